@@ -1,0 +1,28 @@
+"""microgradnn: a reverse-mode automatic-differentiation engine on NumPy, with a neural
+network library, property-based gradient checks and Graphviz pictures of the graph.
+
+>>> import microgradnn as mg
+>>> x = mg.tensor(2.0, requires_grad=True)
+>>> y = x * x + 3 * x
+>>> y.backward()
+>>> x.grad
+tensor(7.)
+"""
+from .tensor import Tensor, tensor
+from .dtypes import (bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
+                     int64, set_default_dtype, uint8)
+from .creation import (arange, eye, full, linspace, manual_seed, ones, ones_like, rand, randn,
+                       zeros, zeros_like)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd
+from .ops import *  # noqa: F401,F403  (the operations as functions: mg.exp, mg.matmul, ...)
+from .ops import __all__ as _ops_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "bool_", "float16", "float32", "float64", "int8", "int16", "int32",
+    "int64", "uint8", "get_default_dtype", "set_default_dtype", "arange", "eye", "full",
+    "linspace", "manual_seed", "ones", "ones_like", "rand", "randn", "zeros", "zeros_like",
+    "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "autograd",
+] + list(_ops_all)

@@ -1,0 +1,186 @@
+"""``Function``: the one mechanism behind every differentiable operation.
+
+A primitive is a subclass with two static methods side by side::
+
+    class Tanh(Function):
+        '''y = tanh(x);  dy/dx = 1 - y².'''
+
+        @staticmethod
+        def forward(ctx, x):            # NumPy arrays in, a NumPy array out
+            y = np.tanh(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):         # gradient of the output in, one per input out
+            (y,) = ctx.saved_tensors
+            return grad * (1 - y * y)
+
+``Tanh.apply(t)`` runs ``forward`` on the arrays behind the tensors and, when a graph is
+being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
+node of the graph. Each call makes one node, so a node has exactly one output.
+
+The node keeps what backward needs and nothing that points back at its output tensor,
+so graphs hold no reference cycles and are freed as soon as the output is dropped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode, scope
+
+# Set by the engine while it runs a recording (create_graph=True) backward pass:
+# saved values are then handed out as Tensors connected to the graph.
+_recording_backward = False
+
+
+class Function:
+    """Base of all operations: subclass, write ``forward`` and ``backward``, call ``apply``.
+
+    ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where the caller passed tensors
+    (other arguments as they are) and returns one array. ``backward(ctx, grad)`` receives
+    the gradient of that output and returns one gradient per positional argument (or
+    ``None`` where none is needed, see ``ctx.needs_input_grad``). Write ``backward`` with
+    tensor operations: under ``backward(create_graph=True)`` they are recorded, so higher
+    derivatives come for free. Gradients may have the output's broadcast shape; the engine
+    sums them down to each input's shape.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> class Cube(mg.autograd.Function):
+    ...     '''y = x³;  dy/dx = 3x².'''
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad * 3 * x ** 2
+    >>> x = mg.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad
+    tensor(12.)
+    """
+
+    # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
+    __slots__ = ("next", "saved", "value", "grad", "hooks", "scope", "name", "released")
+
+    #: Built-in operations set this: their ``backward`` uses only operators, methods and
+    #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
+    #: recorded the engine hands them plain arrays and skips building Tensors (much faster).
+    #: A user-defined Function always receives Tensors.
+    array_backward = False
+
+    #: The name used in error messages and pictures (lower-case class name by default).
+    op_name = "function"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "op_name" not in cls.__dict__:
+            cls.op_name = cls.__name__.lower()
+
+    # ------------------------------------------------------------------ the contract
+    @staticmethod
+    def forward(ctx, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError("Function subclasses must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, grad):  # pragma: no cover - abstract
+        raise NotImplementedError("Function subclasses must implement backward(ctx, grad)")
+
+    # ------------------------------------------------------------------ ctx helpers
+    def save_for_backward(self, *values) -> None:
+        """Keep arrays (inputs, the output, or derived constants) for ``backward``."""
+        self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What ``save_for_backward`` kept: arrays, or Tensors linked to the graph.
+
+        Raises ``RuntimeError`` when an earlier backward pass released them.
+        """
+        saved = self.saved
+        if saved is None:
+            raise RuntimeError(
+                f"backward: the values {type(self).__name__} saved for backward were released "
+                "by an earlier backward pass; pass retain_graph=True to the first backward() "
+                "to backpropagate through the same graph again")
+        if self.array_backward and not _recording_backward:
+            return saved
+        return tuple(self._saved_as_tensor(s) for s in saved)
+
+    def _saved_as_tensor(self, s):
+        """The tensor a saved array stands for: this node's output, an input, or a constant."""
+        if s is self.value:
+            return _make(s, True, self)
+        for nxt in self.next:
+            if nxt is None:
+                continue
+            if isinstance(nxt, Function):
+                if s is nxt.value:
+                    return _make(s, True, nxt)
+            elif s is nxt.data:
+                return nxt
+        if isinstance(s, np.ndarray):
+            return _make(s, False, None)
+        return s  # Python numbers stay as they are (NumPy's weak scalar promotion)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} node>"
+
+    # ------------------------------------------------------------------ apply
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any):
+        """Run the operation on tensors (and constants) and record it when needed."""
+        # This is the hottest path of the library: one pass over the arguments, no
+        # generator expressions, attributes set only when a node is really recorded.
+        arrays = list(args)
+        nxt = [None] * len(args)
+        record = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                arrays[i] = a.data
+                if a._requires_grad:
+                    record = True
+                    nxt[i] = a.grad_fn or a
+        ctx = _object_new(cls)
+        ctx.saved = ()
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (TypeError, ValueError, IndexError) as e:
+            raise _named_error(cls.op_name, e) from e
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if not (record and grad_mode.enabled) or out.dtype.kind not in "fc":
+            return _make(out, False, None)
+        ctx.next = tuple(nxt)
+        ctx.value = out
+        ctx.grad = None
+        ctx.hooks = None
+        ctx.scope = scope.current
+        ctx.name = None
+        ctx.released = False
+        return _make(out, True, ctx)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each positional argument of ``apply``: does it need a gradient?"""
+        return tuple(n is not None for n in self.next)
+
+
+def _named_error(op_name: str, e: Exception) -> Exception:
+    """Re-raise a NumPy error with the operation's name in front, keeping its type family."""
+    msg = str(e)
+    if msg.startswith(op_name + ":"):
+        return e
+    for base in (TypeError, ValueError, IndexError):
+        if isinstance(e, base):
+            return base(f"{op_name}: {msg}")
+    return e  # pragma: no cover
+
+
+_object_new = object.__new__
+
+from ..tensor import Tensor, _make  # noqa: E402  (circular: Tensor calls Function.apply)

@@ -1,0 +1,50 @@
+"""Which module is running: operations record it so pictures can group them by module.
+
+``nn.Module.__call__`` pushes a :class:`Frame` while its ``forward`` runs; every node made
+meanwhile keeps a reference to the innermost frame (one attribute per node).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Frame:
+    """One call of one module: the module, and the frame of the module that called it."""
+
+    __slots__ = ("module", "parent", "depth")
+
+    def __init__(self, module: Any, parent: "Frame | None") -> None:
+        self.module = module
+        self.parent = parent
+        self.depth = 0 if parent is None else parent.depth + 1
+
+    def path(self) -> list["Frame"]:
+        """Frames from the outermost call to this one."""
+        frames = []
+        f: Frame | None = self
+        while f is not None:
+            frames.append(f)
+            f = f.parent
+        return frames[::-1]
+
+
+current: Frame | None = None
+
+
+class enter:
+    """Context manager: operations inside are recorded as happening in ``module``."""
+
+    __slots__ = ("module", "prev")
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def __enter__(self) -> Frame:
+        global current
+        self.prev = current
+        current = Frame(self.module, current)
+        return current
+
+    def __exit__(self, *exc) -> None:
+        global current
+        current = self.prev

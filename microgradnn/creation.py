@@ -1,0 +1,149 @@
+"""Making tensors: zeros, ones, full, arange, linspace, eye, rand, randn, and the seed."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .tensor import Tensor, _make
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator behind ``rand``, ``randn`` and the initialisers.
+
+    >>> import microgradnn as mg
+    >>> mg.manual_seed(0); a = mg.rand(2)
+    >>> mg.manual_seed(0); bool((mg.rand(2) == a).all())
+    True
+    """
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def generator() -> np.random.Generator:
+    """The NumPy generator that ``manual_seed`` seeds (shared by the whole library)."""
+    return _rng
+
+
+def _shape(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        out = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"shape must be ints or one tuple of ints, got {shape!r}") from None
+    if any(s < 0 for s in out):
+        raise ValueError(f"negative dimension in shape {out}")
+    return out
+
+
+def _float(dtype) -> np.dtype:
+    return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def _out(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _make(arr, False, None)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``.
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(2, 3).shape
+    (2, 3)
+    """
+    return _out(np.zeros(_shape(shape), dtype=_float(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones.
+
+    >>> import microgradnn as mg
+    >>> mg.ones(3)
+    tensor([1., 1., 1.])
+    """
+    return _out(np.ones(_shape(shape), dtype=_float(dtype)), requires_grad)
+
+
+def full(shape, fill_value: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` (float default dtype unless it is an int or bool).
+
+    >>> import microgradnn as mg
+    >>> mg.full((2,), 7.0)
+    tensor([7., 7.])
+    """
+    if dtype is None and not isinstance(fill_value, (bool, int, np.integer, np.bool_)):
+        dtype = dtypes.get_default_dtype()
+    return _out(np.full(_shape((shape,) if isinstance(shape, int) else (shape,)), fill_value,
+                        dtype=dtype), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype, unless given) of ``t``."""
+    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _out(np.zeros(a.shape, dtype=a.dtype if dtype is None else dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and dtype, unless given) of ``t``."""
+    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    return _out(np.ones(a.shape, dtype=a.dtype if dtype is None else dtype), requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop): ints stay int64, floats get the default dtype.
+
+    >>> import microgradnn as mg
+    >>> mg.arange(4)
+    tensor([0, 1, 2, 3])
+    """
+    if stop is None:
+        start, stop = 0, start
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    if dtype is None:
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
+        dtype = np.int64 if is_int else dtypes.get_default_dtype()
+    return _out(np.arange(start, stop, step, dtype=dtype), requires_grad)
+
+
+def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False, *,
+             steps: int | None = None) -> Tensor:
+    """``num`` evenly spaced values from start to stop inclusive (``steps`` = PyTorch's name).
+
+    >>> import microgradnn as mg
+    >>> mg.linspace(0, 1, 3)
+    tensor([0. , 0.5, 1. ])
+    """
+    if steps is not None:
+        num = steps
+    if num < 0:
+        raise ValueError(f"linspace: number of samples must be non-negative, got {num}")
+    return _out(np.linspace(start, stop, num, dtype=_float(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n×m identity matrix.
+
+    >>> import microgradnn as mg
+    >>> mg.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    return _out(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the generator seeded by ``manual_seed``."""
+    return _out(_rng.random(_shape(shape), dtype=_float(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the generator seeded by ``manual_seed``."""
+    return _out(_rng.standard_normal(_shape(shape), dtype=_float(dtype)), requires_grad)

@@ -1,0 +1,446 @@
+"""Elementwise operations: arithmetic, unary functions, activations, clip and friends.
+
+Binary operations broadcast like NumPy; their backward returns gradients of the output's
+(broadcast) shape and the engine sums them down to each input's shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import data, lift
+
+
+class Add(Function):
+    """y = a + b;  dy/da = 1, dy/db = 1."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.add(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """y = a - b;  dy/da = 1, dy/db = -1."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.subtract(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a · b;  dy/da = b, dy/db = a."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.multiply(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1/b, dy/db = -y/b."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.true_divide(a, b)
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = grad / b if need_a else None
+        gb = -grad * y / b if need_b else None
+        return ga, gb
+
+
+class Pow(Function):
+    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = y·ln a."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.power(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = grad * b * a ** (b - 1) if need_a else None
+        gb = grad * y * log(a) if need_b else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.sign(data(x))
+
+
+class Exp(Function):
+    """y = eˣ;  dy/dx = y."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * y
+
+
+class Log(Function):
+    """y = ln x;  dy/dx = 1/x."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """y = √x;  dy/dx = 1/(2y)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad / (2 * y)
+
+
+class Sin(Function):
+    """y = sin x;  dy/dx = cos x."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * cos(x)
+
+
+class Cos(Function):
+    """y = cos x;  dy/dx = -sin x."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * sin(x)
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y²."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 - y)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        # e^-|x| never overflows; each branch divides by a number in [1, 2].
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, e), copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y * (1 - y))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0)."""
+
+    __slots__ = ()
+    array_backward = True
+    op_name = "relu"
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (data(y) > 0)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else αx;  dy/dx = 1 if x > 0 else α."""
+
+    __slots__ = ("slope",)
+    array_backward = True
+    op_name = "leaky_relu"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.slope = negative_slope
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xd = data(x)
+        return grad * np.where(xd > 0, 1, ctx.slope).astype(xd.dtype)
+
+
+class Heaviside(Function):
+    """y = 1 if x > 0, ``values`` if x = 0, else 0 (the perceptron's step);  dy/dx = 0."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, values=0.0):
+        return np.heaviside(x, np.asarray(values, dtype=x.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return zeros_like(grad)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise ValueError("at least one of min and max must be given")
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        ctx.save_for_backward(mask)
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * data(mask), None, None
+
+
+class Maximum(Function):
+    """y = max(a, b);  dy/da = 1 where a > b, ½ where a = b, else 0 (and b likewise)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.maximum(a, b)
+        ctx.save_for_backward(_share(a, b, y))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (wa,) = ctx.saved_tensors
+        wa = data(wa)
+        return grad * wa, grad * (1 - wa)
+
+
+class Minimum(Function):
+    """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and b likewise)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        y = np.minimum(a, b)
+        ctx.save_for_backward(_share(b, a, y))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (wa,) = ctx.saved_tensors
+        wa = data(wa)
+        return grad * wa, grad * (1 - wa)
+
+
+def _share(winner, loser, y):
+    """Weight of the first argument in max/min: 1 where it wins, ½ on ties, else 0."""
+    w = (np.greater(winner, loser) + 0.5 * np.equal(winner, loser))
+    return w.astype(y.dtype, copy=False)
+
+
+class Where(Function):
+    """y = a where cond else b;  dy/da = cond, dy/db = not cond."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        cond = np.asarray(cond)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"condition must be a bool tensor, got dtype {cond.dtype}")
+        ctx.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        cond = data(cond)
+        _, need_a, need_b = ctx.needs_input_grad
+        ga = where(cond, grad, 0.0) if need_a else None
+        gb = where(cond, 0.0, grad) if need_b else None
+        return None, ga, gb
+
+
+class Cast(Function):
+    """y = x converted to another float dtype;  dy/dx = 1 (cast back)."""
+
+    __slots__ = ("in_dtype",)
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return cast(grad, ctx.in_dtype)
+
+
+def _cast_array(x, dtype):
+    return np.asarray(x).astype(dtype, copy=False)
+
+
+def _zeros_like_tensor(x):
+    return _make(np.zeros_like(x.data), False, None)
+
+
+# Used inside backward functions: NumPy for arrays, recorded operations for Tensors.
+cos = lift(np.cos, Cos.apply)
+sin = lift(np.sin, Sin.apply)
+log = lift(np.log, Log.apply)
+cast = lift(_cast_array, lambda x, dtype: Cast.apply(x, dtype=dtype))
+zeros_like = lift(np.zeros_like, _zeros_like_tensor)
+
+
+def where(cond, a, b):
+    """``np.where`` for arrays; the recorded ``Where`` when ``a`` or ``b`` is a Tensor."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return Where.apply(cond, a, b)
+    return np.where(cond, a, b)
+
+
+from ..tensor import Tensor, _make  # noqa: E402

@@ -1,0 +1,174 @@
+"""Elementwise operations as functions: ``mg.exp(x)``, ``mg.where(c, a, b)``, ...
+
+Each calls the operation's ``apply``; non-tensor arguments become tensors first, so
+``mg.exp([0.0, 1.0])`` works like ``np.exp`` would.
+"""
+from __future__ import annotations
+
+from . import elementwise as ew
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
+def add(a, b):
+    """a + b with broadcasting.
+
+    >>> import microgradnn as mg
+    >>> mg.add(mg.ones(2), 1.5)
+    tensor([2.5, 2.5])
+    """
+    return ew.Add.apply(_t(a), b)
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return ew.Sub.apply(_t(a), b)
+
+
+def mul(a, b):
+    """a · b elementwise with broadcasting."""
+    return ew.Mul.apply(_t(a), b)
+
+
+def div(a, b):
+    """a / b elementwise with broadcasting."""
+    return ew.Div.apply(_t(a), b)
+
+
+def pow(a, b):
+    """aᵇ elementwise with broadcasting."""
+    return ew.Pow.apply(_t(a), b)
+
+
+def neg(x):
+    """-x."""
+    return ew.Neg.apply(_t(x))
+
+
+def abs(x):
+    """|x|; the gradient at 0 is 0."""
+    return ew.Abs.apply(_t(x))
+
+
+def exp(x):
+    """eˣ.
+
+    >>> import microgradnn as mg
+    >>> mg.exp(mg.zeros(2))
+    tensor([1., 1.])
+    """
+    return ew.Exp.apply(_t(x))
+
+
+def log(x):
+    """Natural logarithm."""
+    return ew.Log.apply(_t(x))
+
+
+def sqrt(x):
+    """Square root."""
+    return ew.Sqrt.apply(_t(x))
+
+
+def sin(x):
+    """Sine."""
+    return ew.Sin.apply(_t(x))
+
+
+def cos(x):
+    """Cosine."""
+    return ew.Cos.apply(_t(x))
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return ew.Tanh.apply(_t(x))
+
+
+def sigmoid(x):
+    """1 / (1 + e⁻ˣ), computed without overflow.
+
+    >>> import microgradnn as mg
+    >>> mg.sigmoid(mg.tensor([0.0, -1000.0]))
+    tensor([0.5, 0. ])
+    """
+    return ew.Sigmoid.apply(_t(x))
+
+
+def relu(x):
+    """max(x, 0); the gradient at 0 is 0.
+
+    >>> import microgradnn as mg
+    >>> mg.relu(mg.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return ew.Relu.apply(_t(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x for x > 0, ``negative_slope``·x otherwise.
+
+    >>> import microgradnn as mg
+    >>> mg.leaky_relu(mg.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1,  2. ])
+    """
+    return ew.LeakyRelu.apply(_t(x), negative_slope=negative_slope)
+
+
+def heaviside(x, values: float = 0.0):
+    """The perceptron's step: 1 for x > 0, ``values`` at 0, 0 below; gradient 0.
+
+    >>> import microgradnn as mg
+    >>> mg.heaviside(mg.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 1.])
+    """
+    return ew.Heaviside.apply(_t(x), values=values)
+
+
+def clip(x, min=None, max=None):
+    """Limit values to [min, max] (either may be None); gradient 1 inside, 0 outside.
+
+    >>> import microgradnn as mg
+    >>> mg.clip(mg.tensor([-2.0, 0.5, 3.0]), -1, 1)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    x = _t(x)
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    if isinstance(min, Tensor):
+        min = min.data
+    if isinstance(max, Tensor):
+        max = max.data
+    return ew.Clip.apply(x, min, max)
+
+
+clamp = clip
+
+
+def maximum(a, b):
+    """Elementwise larger of a and b; ties share the gradient evenly."""
+    return ew.Maximum.apply(_t(a), b)
+
+
+def minimum(a, b):
+    """Elementwise smaller of a and b; ties share the gradient evenly."""
+    return ew.Minimum.apply(_t(a), b)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` is true, else ``b`` (``condition`` is a bool tensor).
+
+    >>> import microgradnn as mg
+    >>> x = mg.tensor([-1.0, 2.0])
+    >>> mg.where(x > 0, x, mg.zeros(2))
+    tensor([0., 2.])
+    """
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = tensor(a)
+    return ew.Where.apply(cond, a, b)
+
+
+from ..tensor import Tensor, tensor  # noqa: E402

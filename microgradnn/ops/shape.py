@@ -1,0 +1,465 @@
+"""Shape and indexing: reshape, transpose, broadcast, indexing, concatenation, padding.
+
+None of these change values, so each backward only moves gradients back into place.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import Shape, lift
+
+
+class Reshape(Function):
+    """y = x with a new shape;  ∂L/∂x = g reshaped back."""
+
+    __slots__ = ("in_shape",)
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into shape {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.in_shape)
+
+
+class Transpose(Function):
+    """y = x with axes permuted;  ∂L/∂x = g with the inverse permutation."""
+
+    __slots__ = ("axes",)
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
+                             f"{x.ndim} axes of shape {x.shape}")
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(tuple(np.argsort(ctx.axes)))
+
+
+class BroadcastTo(Function):
+    """y = x broadcast to ``shape``;  ∂L/∂x = g summed over the broadcast axes."""
+
+    __slots__ = ("in_shape",)
+    array_backward = True
+    op_name = "broadcast_to"
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to "
+                             f"{tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.in_shape)
+
+
+class GetItem(Function):
+    """y = x[index];  ∂L/∂x = zeros with g added at index (repeated indices accumulate)."""
+
+    __slots__ = ("in_shape", "index")
+    array_backward = True
+    op_name = "getitem"
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return index_add(grad, ctx.index, ctx.in_shape)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at index (the backward of x[index]);  ∂L/∂x = g[index]."""
+
+    __slots__ = ("index",)
+    array_backward = True
+    op_name = "index_add"
+
+    @staticmethod
+    def forward(ctx, x, index, shape):
+        ctx.index = index
+        return _index_add_array(x, index, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index]
+
+
+def _index_add_array(g, index, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _has_int_array(index):
+        np.add.at(out, index, g)  # unbuffered: repeated indices add up
+    else:
+        out[index] = g
+    return out
+
+
+def _has_int_array(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.any(isinstance(i, np.ndarray) and i.dtype.kind in "iu" for i in items)
+
+
+index_add = lift(_index_add_array,
+                 lambda g, index, shape: IndexAdd.apply(g, index=index, shape=shape))
+
+
+class Cat(Function):
+    """y = the inputs joined along ``axis``;  ∂L/∂xᵢ = the slice of g that xᵢ filled."""
+
+    __slots__ = ("axis", "sizes")
+    array_backward = True
+    op_name = "cat"
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        xs = [np.asarray(x) for x in xs]
+        _check_joinable("cat", xs, axis, same_size=False)
+        ctx.axis = axis % xs[0].ndim
+        ctx.sizes = [x.shape[ctx.axis] for x in xs]
+        return np.concatenate(xs, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, start = [], 0
+        lead = (slice(None),) * ctx.axis
+        for need, n in zip(ctx.needs_input_grad, ctx.sizes):
+            out.append(grad[lead + (slice(start, start + n),)] if need else None)
+            start += n
+        return tuple(out)
+
+
+class Stack(Function):
+    """y = the inputs stacked along a new ``axis``;  ∂L/∂xᵢ = g[..., i, ...]."""
+
+    __slots__ = ("axis",)
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        xs = [np.asarray(x) for x in xs]
+        _check_joinable("stack", xs, None, same_size=True)
+        nd = xs[0].ndim + 1
+        if not -nd <= axis < nd:
+            raise ValueError(f"stack: axis {axis} is out of range for {nd}-d output")
+        ctx.axis = axis % nd
+        return np.stack(xs, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (i,)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+def _check_joinable(op: str, xs: list, axis, same_size: bool) -> None:
+    if not xs:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    shapes = [x.shape for x in xs]
+    nd = xs[0].ndim
+    if builtins.any(x.ndim != nd for x in xs):
+        raise ValueError(f"{op}: all tensors need the same number of dimensions, got shapes {shapes}")
+    if same_size:
+        if builtins.any(s != shapes[0] for s in shapes):
+            raise ValueError(f"{op}: all tensors need the same shape, got {shapes}")
+        return
+    if nd == 0:
+        raise ValueError(f"{op}: zero-dimensional tensors cannot be concatenated")
+    if not -nd <= axis < nd:
+        raise ValueError(f"{op}: axis {axis} is out of range for shapes {shapes}")
+    a = axis % nd
+    rest = [s[:a] + s[a + 1:] for s in shapes]
+    if builtins.any(r != rest[0] for r in rest):
+        raise ValueError(f"{op}: shapes {shapes} differ outside axis {axis}")
+
+
+class Pad(Function):
+    """y = x with constant padding around it;  ∂L/∂x = the middle of g."""
+
+    __slots__ = ("inner",)
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, pad_width, value=0.0):
+        ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.inner]
+
+
+def _normalize_pad(pad_width, shape: Shape) -> tuple[tuple[int, int], ...]:
+    """One (before, after) pair per axis, broadcast from ``pad_width`` as ``np.pad`` does."""
+    try:
+        pw = np.asarray(pad_width)
+        if pw.dtype.kind not in "iu":
+            raise TypeError
+        pairs = np.broadcast_to(pw, (len(shape), 2))
+    except (ValueError, TypeError):
+        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {shape}: "
+                         "give an int, a (before, after) pair, or one pair per axis") from None
+    if (pairs < 0).any():
+        raise ValueError(f"pad: pad widths must be non-negative, got {pad_width!r}")
+    return tuple((int(lo), int(hi)) for lo, hi in pairs)
+
+
+# ---------------------------------------------------------------- public functions
+def _shape_arg(shape) -> Shape:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape):
+    """The same elements in a new shape (one axis may be -1). ``view`` is an alias.
+
+    >>> import microgradnn as mg
+    >>> mg.reshape(mg.arange(6), (2, 3)).shape
+    (2, 3)
+    """
+    return Reshape.apply(x, shape=_shape_arg(shape))
+
+
+def transpose(x, *axes):
+    """Permute axes. With no arguments reverse them (NumPy); with two ints swap those
+    two (PyTorch's ``transpose(dim0, dim1)``); with a tuple apply that permutation.
+
+    >>> import microgradnn as mg
+    >>> mg.transpose(mg.zeros((2, 3, 4)), 0, 2).shape
+    (4, 3, 2)
+    """
+    nd = x.ndim
+    if not axes:
+        perm = tuple(range(nd))[::-1]
+    elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        perm = tuple(a % nd if nd else a for a in axes[0])
+    elif len(axes) == 2:
+        d0, d1 = _dim("transpose", axes[0], nd), _dim("transpose", axes[1], nd)
+        perm = list(range(nd))
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        perm = tuple(perm)
+    else:
+        perm = tuple(a % nd if nd else a for a in axes)
+    return Transpose.apply(x, axes=perm)
+
+
+def permute(x, *dims):
+    """Reorder axes: ``permute(x, 2, 0, 1)`` (PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.permute(mg.zeros((2, 3, 4)), 2, 0, 1).shape
+    (4, 2, 3)
+    """
+    dims = _shape_arg(dims)
+    return Transpose.apply(x, axes=tuple(_dim("permute", d, x.ndim) for d in dims))
+
+
+def swapaxes(x, axis1: int, axis2: int):
+    """Swap two axes (NumPy's name for PyTorch's ``transpose(dim0, dim1)``)."""
+    return transpose(x, axis1, axis2)
+
+
+def _dim(op: str, d: int, nd: int, extra: int = 0) -> int:
+    n = nd + extra
+    if not isinstance(d, (int, np.integer)) or not -builtins.max(n, 1) <= d < builtins.max(n, 1):
+        raise ValueError(f"{op}: dimension {d!r} is out of range for a {nd}-d tensor")
+    return int(d) % builtins.max(n, 1)
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """Merge axes ``start_dim..end_dim`` into one (PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.flatten(mg.zeros((2, 3, 4)), 1).shape
+    (2, 12)
+    """
+    nd = x.ndim
+    if nd == 0:
+        return reshape(x, (1,))
+    s, e = _dim("flatten", start_dim, nd), _dim("flatten", end_dim, nd)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def squeeze(x, axis=None, *, dim=None):
+    """Drop axes of length 1 (all of them, or those named that have length 1, as PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.squeeze(mg.zeros((2, 1, 3))).shape
+    (2, 3)
+    """
+    axis = dim if dim is not None else axis
+    nd = x.ndim
+    if axis is None:
+        drop = {i for i, s in enumerate(x.shape) if s == 1}
+    else:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+        drop = {_dim("squeeze", a, nd) for a in axes}
+        drop = {a for a in drop if x.shape[a] == 1} if nd else set()
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(x, dim: int):
+    """Insert an axis of length 1 at ``dim``.
+
+    >>> import microgradnn as mg
+    >>> mg.unsqueeze(mg.zeros(3), 0).shape
+    (1, 3)
+    """
+    d = _dim("unsqueeze", dim, x.ndim, extra=1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def broadcast_to(x, shape):
+    """View ``x`` broadcast to ``shape`` (NumPy); the gradient is summed back.
+
+    >>> import microgradnn as mg
+    >>> mg.broadcast_to(mg.ones(3), (2, 3)).shape
+    (2, 3)
+    """
+    if isinstance(x, Tensor):
+        return BroadcastTo.apply(x, shape=tuple(shape))
+    return np.broadcast_to(x, shape)
+
+
+def expand(x, *sizes):
+    """Broadcast to ``sizes``, where -1 keeps that axis (PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.expand(mg.ones((3, 1)), -1, 4).shape
+    (3, 4)
+    """
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a {x.ndim}-d tensor of "
+                         f"shape {x.shape}")
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def cat(tensors: Sequence, axis: int = 0, *, dim: int | None = None):
+    """Join tensors along an existing axis. ``concatenate`` is an alias.
+
+    >>> import microgradnn as mg
+    >>> mg.cat([mg.zeros((2, 3)), mg.ones((1, 3))]).shape
+    (3, 3)
+    """
+    return Cat.apply(*tensors, axis=dim if dim is not None else axis)
+
+
+concatenate = cat
+
+
+def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None):
+    """Join tensors of one shape along a new axis.
+
+    >>> import microgradnn as mg
+    >>> mg.stack([mg.zeros(3), mg.ones(3)], axis=1).shape
+    (3, 2)
+    """
+    return Stack.apply(*tensors, axis=dim if dim is not None else axis)
+
+
+def split(x, split_size_or_sections, axis: int = 0, *, dim: int | None = None) -> list:
+    """Cut into pieces along ``axis`` (PyTorch): an int gives pieces of that size (the last
+    may be smaller); a list gives the size of each piece.
+
+    >>> import microgradnn as mg
+    >>> [p.shape for p in mg.split(mg.arange(5), 2)]
+    [(2,), (2,), (1,)]
+    """
+    axis = _dim("split", dim if dim is not None else axis, x.ndim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split size must be positive, got {size}")
+        sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of "
+                             f"axis {axis} of shape {x.shape}")
+    lead = (slice(None),) * axis
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[lead + (slice(start, start + s),)])
+        start += s
+    return out
+
+
+def chunk(x, chunks: int, axis: int = 0, *, dim: int | None = None) -> list:
+    """Cut into ``chunks`` nearly equal pieces along ``axis`` (PyTorch).
+
+    >>> import microgradnn as mg
+    >>> [p.shape for p in mg.chunk(mg.zeros((2, 8)), 4, axis=1)]
+    [(2, 2), (2, 2), (2, 2), (2, 2)]
+    """
+    axis = _dim("chunk", dim if dim is not None else axis, x.ndim)
+    if chunks <= 0:
+        raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    return split(x, builtins.max(1, -(-x.shape[axis] // chunks)), axis)
+
+
+def pad(x, pad_width, constant_values=0.0):
+    """Pad with a constant (NumPy's ``pad`` in ``constant`` mode): ``pad_width`` is an int,
+    a (before, after) pair for every axis, or one pair per axis.
+
+    >>> import microgradnn as mg
+    >>> mg.pad(mg.ones((2, 2)), 1).shape
+    (4, 4)
+    """
+    return Pad.apply(x, pad_width=_normalize_pad(pad_width, x.shape), value=constant_values)
+
+
+def getitem(x, index):
+    """``x[index]``: slices, ints, None, Ellipsis, integer arrays, boolean masks."""
+    return GetItem.apply(x, index=_normalize_index(x, index))
+
+
+def _normalize_index(x, index):
+    """Tensors and lists in an index become arrays; check masks and bounds up front."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for it in items:
+        if isinstance(it, Tensor):
+            it = it.data
+        elif isinstance(it, list):
+            it = np.asarray(it)
+            if it.size == 0:
+                it = it.astype(np.intp)
+        if isinstance(it, np.ndarray) and it.dtype.kind not in "biu":
+            raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype "
+                             f"{it.dtype} (tensor of shape {x.shape})")
+        out.append(it)
+    return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
+
+
+from ..tensor import Tensor  # noqa: E402
+from .reduce import sum_to  # noqa: E402
