@@ -1,0 +1,46 @@
+"""Sphinx configuration for the microgradnn docs: MyST Markdown pages, the furo theme."""
+import configparser
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# autodoc imports the source tree, so the docs build also without an installed package.
+sys.path.insert(0, str(ROOT))
+
+# One place for the version number: setup.cfg.
+_setup_cfg = configparser.ConfigParser(interpolation=None)
+_setup_cfg.read(ROOT / "setup.cfg")
+
+project = "microgradnn"
+author = "the microgradnn authors"
+copyright = f"2026, {author}"
+release = _setup_cfg["metadata"]["version"]
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "myst_parser",
+]
+
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+root_doc = "index"
+exclude_patterns = ["_build"]
+
+# Members are off unless a directive asks for them (autodoc's default). They are not set
+# to False here on purpose: autodoc lets a non-string default override a directive's own
+# `:members:`, and reads `"undoc-members": False` as a flag that is on.
+autodoc_default_options = {"show-inheritance": True}
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+napoleon_google_docstring = True
+napoleon_numpy_docstring = True
+nitpicky = False
+
+# $...$ and $$...$$ for the derivative formulas; anchors so that [text](#heading) links resolve.
+myst_enable_extensions = ["dollarmath"]
+myst_heading_anchors = 3
+
+html_theme = "furo"
+html_title = f"microgradnn {release}"
