@@ -1,0 +1,10 @@
+"""Teaching pictures drawn with Graphviz: the computational graph with values and
+gradients, backpropagation step by step, and network architecture diagrams.
+
+Drawing only reads the graph. ``graphviz`` is imported when a picture is made; rendering
+(SVG, PNG, PDF) needs Graphviz's ``dot`` program, the DOT text (``.source``) does not.
+"""
+from .dot import GraphvizNotFoundError
+from .graph import draw_graph
+
+__all__ = ["draw_graph", "GraphvizNotFoundError"]

@@ -1,0 +1,449 @@
+"""Reading the graph: the nodes below some tensors, their names and modules, and the
+simplified picture (module calls collapsed into one node, repeated calls folded) that
+the drawing functions turn into DOT.
+
+Everything is iterative (graphs can be 100,000 operations deep) and linear in the size
+of the graph. Only attributes are read; nothing in the graph is changed.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from ..autograd.function import Function
+from ..autograd.scope import Frame
+from ..nn.module import Module, Parameter
+from ..tensor import Tensor
+
+
+# ---------------------------------------------------------------------- extraction
+class Graph:
+    """The nodes below the roots, inputs before the operations that use them.
+
+    ``items[k]`` is a Function node (an operation) or a leaf Tensor; ``inputs[k]`` lists
+    ``(slot, j)``: positional input ``slot`` of operation ``k`` is item ``j``;
+    ``consumers[j]`` the operations using item ``j``; ``roots`` the items of the roots.
+    """
+
+    __slots__ = ("items", "inputs", "consumers", "roots", "index")
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self.inputs: list[tuple] = []
+        self.consumers: list[list[int]] = []
+        self.roots: list[int] = []
+        self.index: dict[int, int] = {}
+
+    def is_op(self, k: int) -> bool:
+        return isinstance(self.items[k], Function)
+
+
+def as_roots(root, op: str = "draw_graph") -> list[Tensor]:
+    """``root`` (a Tensor or a sequence of them) as a list, checked."""
+    roots = [root] if isinstance(root, Tensor) else list(root) if isinstance(
+        root, (list, tuple)) else None
+    if not roots or not all(isinstance(r, Tensor) for r in roots):
+        raise TypeError(f"{op}: expected a Tensor or a non-empty list of Tensors, "
+                        f"got {type(root).__name__}")
+    return roots
+
+
+def extract(roots: list[Tensor]) -> Graph:
+    """Depth-first walk from the roots (explicit stack); items numbered in post-order,
+    which puts every input before its consumers and is the same on every run."""
+    g = Graph()
+    index = g.index
+    items = g.items
+    for r in roots:
+        start = r.grad_fn if r.grad_fn is not None else r
+        if id(start) not in index:
+            stack = [[start, 0]]
+            while stack:
+                top = stack[-1]
+                obj = top[0]
+                if isinstance(obj, Function):
+                    nxt = obj.next
+                    i = top[1]
+                    while i < len(nxt) and (nxt[i] is None or id(nxt[i]) in index):
+                        i += 1
+                    if i < len(nxt):
+                        top[1] = i + 1
+                        stack.append([nxt[i], 0])
+                        continue
+                stack.pop()
+                if id(obj) not in index:  # (a DAG never pushes a node twice; be safe)
+                    index[id(obj)] = len(items)
+                    items.append(obj)
+        g.roots.append(index[id(start)])
+    g.consumers = [[] for _ in items]
+    for k, obj in enumerate(items):
+        if isinstance(obj, Function):
+            ins = tuple((slot, index[id(n)]) for slot, n in enumerate(obj.next) if n is not None)
+            for _, j in ins:
+                g.consumers[j].append(k)
+        else:
+            ins = ()
+        g.inputs.append(ins)
+    return g
+
+
+def value_of(item) -> Any:
+    """The array a node stands for: an operation's output, a leaf's data."""
+    return item.value if isinstance(item, Function) else item.data
+
+
+def grad_of(item) -> Any:
+    """The gradient currently stored on a node (array) or None."""
+    g = item.grad
+    if g is None:
+        return None
+    return g.data if isinstance(g, Tensor) else g
+
+
+# ---------------------------------------------------------------------- names
+class Names:
+    """Display names of parameters and modules.
+
+    ``params`` may be a Module (parameter and module names from ``named_parameters`` and
+    ``named_modules``), a mapping ``name -> Tensor``, or pairs. Without it, the outermost
+    module that ran an operation of the graph names its parameters and submodules.
+    """
+
+    def __init__(self, g: Graph, params=None, op: str = "draw_graph") -> None:
+        self.explicit: dict[int, str] = {}
+        self.auto: dict[int, str] = {}
+        self.modules: dict[int, str] = {}
+        self._keep: list = []  # keep named objects alive so their ids stay unique
+        if isinstance(params, Module):
+            self._add_module(params, self.explicit)
+        elif params is not None:
+            pairs = params.items() if isinstance(params, Mapping) else params
+            try:
+                for name, t in pairs:
+                    if not isinstance(t, Tensor):
+                        raise TypeError
+                    self.explicit.setdefault(id(t), str(name))
+                    self._keep.append(t)
+            except (TypeError, ValueError):
+                raise TypeError(f"{op}: params must be a Module, a dict name -> Tensor or "
+                                f"(name, Tensor) pairs, got {type(params).__name__}") from None
+        seen: set[int] = set()
+        for item in g.items:
+            if isinstance(item, Function) and item.scope is not None:
+                outer = item.scope
+                while outer.parent is not None:
+                    outer = outer.parent
+                if id(outer.module) not in seen:
+                    seen.add(id(outer.module))
+                    if isinstance(outer.module, Module):
+                        self._add_module(outer.module, self.auto)
+
+    def _add_module(self, m: Module, param_table: dict) -> None:
+        self._keep.append(m)
+        for name, sub in m.named_modules():
+            self.modules.setdefault(id(sub), name)
+        for name, p in m.named_parameters():
+            param_table.setdefault(id(p), name)
+
+    def leaf(self, t: Tensor) -> str | None:
+        """The name shown on a leaf: the one passed in, its own ``name``, its parameter name."""
+        return self.explicit.get(id(t)) or t.name or self.auto.get(id(t))
+
+    def is_param(self, t: Tensor) -> bool:
+        return isinstance(t, Parameter) or id(t) in self.explicit or id(t) in self.auto
+
+    def module(self, m: Any) -> str:
+        """``fc1: Linear``, or the class name alone for an unnamed (or the outermost) module."""
+        cls = type(m).__name__
+        name = self.modules.get(id(m))
+        return f"{name}: {cls}" if name else cls
+
+
+def has_children(module: Any) -> bool:
+    table = getattr(module, "_modules", None)
+    return bool(table) and any(v is not None for v in table.values())
+
+
+def param_count(module: Any) -> int:
+    if not isinstance(module, Module):
+        return 0
+    return int(sum(p.data.size for p in module.parameters()))
+
+
+# ---------------------------------------------------------------------- display graph
+class DNode:
+    """One node of the picture: a tensor, an operation, or a module call (block)."""
+
+    __slots__ = ("kind", "item", "cluster", "block", "rep", "members")
+
+    def __init__(self, kind: str, item, cluster: Frame | None) -> None:
+        self.kind = kind          # "leaf" | "tensor" | "op" | "block"
+        self.item = item          # item index; for a block: the Block
+        self.cluster = cluster    # the frame whose cluster holds it (None: top level)
+        self.rep = None           # set when folded into another node
+        self.members = None       # on a fold representative: all the nodes it stands for
+
+
+class Block:
+    """A module call drawn as one node: its frame and the operations inside it."""
+
+    __slots__ = ("frame", "items", "outputs", "number", "node")
+
+    def __init__(self, frame: Frame, number: int) -> None:
+        self.frame = frame
+        self.items: list[int] = []
+        self.outputs: list[int] = []
+        self.number = number
+        self.node = -1
+
+
+class Display:
+    """The picture before it is written as DOT: nodes, edges and clusters."""
+
+    def __init__(self, g: Graph, names: Names) -> None:
+        self.g = g
+        self.names = names
+        self.nodes: list[DNode] = []
+        self.edges: list[tuple[int, int, Any]] = []
+        self.tensor_node: dict[int, int] = {}   # item -> its tensor node
+        self.op_node: dict[int, int] = {}       # item -> its operation (or block) node
+        self.blocks: list[Block] = []
+        self.block_of: dict[int, Block] = {}    # item -> block holding it
+        self.frames: list[Frame] = []           # clusters in order of first appearance
+        self.frame_calls: dict[int, int] = {}   # id(frame) -> call number of its module
+        self.module_calls: dict[int, int] = {}  # id(module) -> number of calls seen
+        self.hidden_leaves: set[int] = set()
+        self.pos: dict[int, int] = {}           # item -> its position inside its block
+
+    def add(self, kind: str, item, cluster: Frame | None) -> int:
+        self.nodes.append(DNode(kind, item, cluster))
+        if cluster is not None:
+            self._see_frame(cluster)
+        return len(self.nodes) - 1
+
+    def _see_frame(self, frame: Frame) -> None:
+        if id(frame) in self.frame_calls:
+            return
+        for f in frame.path():
+            if id(f) not in self.frame_calls:
+                n = self.module_calls.get(id(f.module), 0) + 1
+                self.module_calls[id(f.module)] = n
+                self.frame_calls[id(f)] = n
+                self.frames.append(f)
+
+    def frame_title(self, frame: Frame) -> str:
+        title = self.names.module(frame.module)
+        if self.module_calls.get(id(frame.module), 1) > 1:
+            title += f" (call {self.frame_calls[id(frame)]})"
+        return title
+
+    def final(self, u: int) -> int:
+        """The node that stands for ``u`` in the picture (its fold representative)."""
+        rep = self.nodes[u].rep
+        return u if rep is None else rep
+
+
+def _lca(a: Frame | None, b: Frame | None) -> Frame | None:
+    """Innermost frame enclosing both (None when one of them is the top level)."""
+    if a is None or b is None:
+        return None
+    while a.depth > b.depth:
+        a = a.parent
+    while b.depth > a.depth:
+        b = b.parent
+    while a is not b:
+        a, b = a.parent, b.parent
+        if a is None or b is None:
+            return None
+    return a
+
+
+def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Display:
+    """Lay out nodes, edges and clusters; ``collapse`` draws module calls as single nodes
+    (None: never; an int d: every call at depth d, 0 being the outermost module called;
+    ``"modules"``: the outermost call of a module that has no submodules)."""
+    if collapse is not None and collapse != "modules" and not (
+            isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 0):
+        raise ValueError(f"{op}: collapse must be None, 'modules' or a depth >= 0, "
+                         f"got {collapse!r}")
+    d = Display(g, names)
+    items = g.items
+    collapsed: dict[int, Frame | None] = {}
+
+    def block_frame(frame: Frame | None) -> Frame | None:
+        if frame is None or collapse is None:
+            return None
+        key = id(frame)
+        if key in collapsed:
+            return collapsed[key]
+        if collapse == "modules":
+            found = None
+            for f in frame.path():
+                if not has_children(f.module):
+                    found = f
+                    break
+        elif frame.depth < collapse:
+            found = None
+        else:
+            found = frame
+            while found.depth > collapse:
+                found = found.parent
+        collapsed[key] = found
+        return found
+
+    # which block (if any) each operation belongs to
+    by_frame: dict[int, Block] = {}
+    for k, item in enumerate(items):
+        if isinstance(item, Function):
+            bf = block_frame(item.scope)
+            if bf is not None:
+                b = by_frame.get(id(bf))
+                if b is None:
+                    b = by_frame[id(bf)] = Block(bf, len(d.blocks))
+                    d.blocks.append(b)
+                d.pos[k] = len(b.items)
+                b.items.append(k)
+                d.block_of[k] = b
+    root_set = set(g.roots)
+    for b in d.blocks:
+        inside = set(b.items)
+        b.outputs = [k for k in b.items if k in root_set
+                     or any(c not in inside for c in g.consumers[k])]
+
+    def visible_frame(k: int) -> Frame | None:
+        b = d.block_of.get(k)
+        return b.frame.parent if b is not None else items[k].scope
+
+    # nodes, in item order
+    for k, item in enumerate(items):
+        if not isinstance(item, Function):
+            cons = g.consumers[k]
+            cluster = None
+            if cons and names.is_param(item):
+                blocks = {id(d.block_of.get(c)) for c in cons}
+                first = d.block_of.get(cons[0])
+                if first is not None and len(blocks) == 1 and k not in root_set:
+                    d.hidden_leaves.add(k)    # a parameter used only inside one block
+                    continue
+                cluster = visible_frame(cons[0])
+                for c in cons[1:]:
+                    cluster = _lca(cluster, visible_frame(c))
+            d.tensor_node[k] = d.add("leaf", k, cluster)
+            continue
+        b = d.block_of.get(k)
+        if b is None:
+            d.op_node[k] = d.add("op", k, item.scope)
+            d.tensor_node[k] = d.add("tensor", k, item.scope)
+            continue
+        if b.node < 0:
+            b.node = d.add("block", b, b.frame.parent)
+        d.op_node[k] = b.node
+        if k in b.outputs:
+            d.tensor_node[k] = d.add("tensor", k, b.frame.parent)
+
+    # edges: input tensor -> operation (port: slot) -> output tensor
+    seen: set = set()
+    for k, item in enumerate(items):
+        if not isinstance(item, Function):
+            continue
+        b = d.block_of.get(k)
+        dst = d.op_node[k]
+        for slot, j in g.inputs[k]:
+            if j in d.hidden_leaves:
+                continue
+            if b is not None:
+                if d.block_of.get(j) is b:
+                    continue
+                port = (d.pos[k], slot)
+            else:
+                port = slot
+            src = d.tensor_node[j]
+            key = (src, dst, port if b is None else None)
+            if key not in seen:
+                seen.add(key)
+                d.edges.append((src, dst, port))
+        if k in d.tensor_node:
+            port = 0 if b is None else d.pos[k]
+            d.edges.append((dst, d.tensor_node[k], port))
+    return d
+
+
+# ---------------------------------------------------------------------- folding
+def fold(d: Display, max_passes: int = 64) -> None:
+    """Fold repeated calls of the same module (same operations inside) into one node,
+    then the tensors and operations that feed or leave them in the same way, so a loop
+    unrolled 50 times is drawn once, with ``×50``."""
+    nodes = d.nodes
+    n = len(nodes)
+    cls = [-1] * n
+    classes: list[list[int]] = []
+
+    # 1. module calls: same module, same operations and output shapes inside
+    groups: dict[tuple, list[int]] = {}
+    items = d.g.items
+    for b in d.blocks:
+        sig = (id(b.frame.module),
+               tuple((type(items[k]).__name__, items[k].value.shape) for k in b.items),
+               tuple(d.pos[k] for k in b.outputs))
+        groups.setdefault(sig, []).append(b.node)
+    for members in groups.values():
+        if len(members) > 1:
+            for u in members:
+                cls[u] = len(classes)
+            classes.append(members)
+    if not classes:
+        return
+
+    # 2. neighbours that all connect to folded nodes in the same way fold too
+    pred: list[list] = [[] for _ in range(n)]
+    succ: list[list] = [[] for _ in range(n)]
+    for s, t, port in d.edges:
+        succ[s].append((t, port))
+        pred[t].append((s, port))
+
+    def desc(u: int) -> tuple:
+        node = nodes[u]
+        if node.kind == "block":
+            return ("block", id(node.item.frame.module))
+        item = items[node.item]
+        v = value_of(item)
+        return (node.kind, type(item).__name__, v.shape, v.dtype.str)
+
+    for _ in range(max_passes):
+        groups = {}
+        for u in range(n):
+            if cls[u] >= 0:
+                continue
+            if pred[u] and all(cls[p] >= 0 for p, _ in pred[u]):
+                key = ("in", desc(u), frozenset((cls[p], port) for p, port in pred[u]))
+            elif succ[u] and all(cls[s] >= 0 for s, _ in succ[u]):
+                key = ("out", desc(u), frozenset((cls[s], port) for s, port in succ[u]))
+            else:
+                continue
+            groups.setdefault(key, []).append(u)
+        grown = False
+        for members in groups.values():
+            if len(members) > 1:
+                for u in members:
+                    cls[u] = len(classes)
+                classes.append(members)
+                grown = True
+        if not grown:
+            break
+
+    for members in classes:
+        rep = members[-1]  # the last call: its values are the final ones
+        nodes[rep].members = members
+        for u in members:
+            if u != rep:
+                nodes[u].rep = rep
+    # edges between representatives, each once
+    seen = set()
+    edges = []
+    for s, t, port in d.edges:
+        s2, t2 = d.final(s), d.final(t)
+        folded = s2 != s or t2 != t or nodes[t2].members is not None
+        key = (s2, t2, None if folded or nodes[t2].kind == "block" else port)
+        if key not in seen:
+            seen.add(key)
+            edges.append((s2, t2, port))
+    d.edges = edges
