@@ -1,0 +1,133 @@
+"""Activation functions: ``F.relu(x)``, ``F.gelu(x)``, ``F.softmax(x, dim=1)``, ...
+
+Most are single operations of the core; ``elu`` and ``gelu`` are written in them
+(``gelu``'s exact form uses the differentiable ``erf`` of :mod:`microgradnn.ops.special`).
+"""
+from __future__ import annotations
+
+import math
+
+from ... import ops
+from ...ops import special
+from ...tensor import Tensor, tensor
+
+__all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax",
+           "log_softmax"]
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else tensor(x)
+
+
+def step(input: Tensor) -> Tensor:
+    """The perceptron's Heaviside step: 1 where x > 0, else 0 (gradient 0 everywhere).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.step(mg.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 1.])
+    """
+    return ops.heaviside(_t(input), 0.0)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e⁻ˣ), without overflow for any input.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.sigmoid(mg.tensor([0.0]))
+    tensor([0.5])
+    """
+    return ops.sigmoid(_t(input))
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.tanh(mg.tensor([0.0]))
+    tensor([0.])
+    """
+    return ops.tanh(_t(input))
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0 (as PyTorch).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.relu(mg.tensor([-2.0, 3.0]))
+    tensor([0., 3.])
+    """
+    return ops.relu(_t(input))
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope``·x otherwise.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.leaky_relu(mg.tensor([-2.0, 3.0]), 0.1)
+    tensor([-0.2,  3. ])
+    """
+    return ops.leaky_relu(_t(input), negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, α(eˣ - 1) otherwise; the slope at 0 is α (the left side), as PyTorch.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.elu(mg.tensor([-1.0, 2.0], dtype=mg.float64))
+    tensor([-0.6321,  2.    ], dtype=float64)
+    """
+    x = _t(input)
+    pos = x.data > 0
+    # exp only sees the non-positive side (no overflow, and no gradient leaks into x > 0).
+    neg_part = ops.where(pos, 0.0, x).exp() - 1
+    return ops.where(pos, x, neg_part * alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit: x·Φ(x) = ½x(1 + erf(x/√2)) (``approximate='none'``) or
+    ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (``approximate='tanh'``).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.gelu(mg.tensor([-1.0, 0.0, 1.0], dtype=mg.float64))
+    tensor([-0.1587,  0.    ,  0.8413], dtype=float64)
+    """
+    x = _t(input)
+    if approximate == "none":
+        return x * (special.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
+        return x * (inner.tanh() + 1) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _dim(dim):
+    return -1 if dim is None else dim
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """e^x / Σ e^x along ``dim`` (default: the last axis), stable for any finite input.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.softmax(mg.tensor([[0.0, 0.0]]), dim=1)
+    tensor([[0.5, 0.5]])
+    """
+    return ops.softmax(_t(input), _dim(dim))
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    """log softmax along ``dim`` (default: the last axis): x - logsumexp(x).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.log_softmax(mg.tensor([[0.0, 0.0]]), dim=1)
+    tensor([[-0.6931, -0.6931]])
+    """
+    return ops.log_softmax(_t(input), _dim(dim))

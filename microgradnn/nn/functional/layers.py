@@ -1,0 +1,278 @@
+"""Functional forms of the basic layers: linear, dropout, embedding, batch and layer norm.
+
+``linear`` is one fused primitive (the hot path of every MLP); the others are written in
+existing operations and need no backward of their own.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ... import creation
+from ...autograd import no_grad
+from ...autograd.function import Function
+from ...ops.elementwise import Where
+from ...tensor import Tensor, tensor
+
+__all__ = ["linear", "dropout", "embedding", "batch_norm", "layer_norm"]
+
+Shape = tuple[int, ...]
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (..., in), W (out, in), b (out,);
+    ∂L/∂x = g W,  ∂L/∂W = Σ gᵀ x (over the leading axes),  ∂L/∂b = Σ g.
+
+    One node instead of three (transpose, matmul, add with a broadcast bias). Measured on
+    the MLP benchmark (784-100-10, batch 128, float32, forward + backward of both layers):
+    566 µs per step against 646-695 µs for ``x @ w.T + b`` (about 15% less per step; the
+    NumPy floor for the same math is 390 µs), and 41-48 µs against 59-85 µs for a tiny
+    2→3 layer on 4 samples, where the per-node overhead dominates.
+    """
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = np.matmul(x, weight.T)
+        if bias is not None:
+            if np.result_type(y, bias) == y.dtype:
+                y += bias          # y is a fresh array: add in place
+            else:
+                y = y + bias
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = grad @ weight if need[0] else None
+        gw = gb = None
+        if need[1] or (len(need) > 2 and need[2]):
+            out_features = weight.shape[0]
+            g2 = grad if grad.ndim == 2 else grad.reshape((-1, out_features))
+            if need[1]:
+                x2 = x if x.ndim == 2 else x.reshape((-1, weight.shape[1]))
+                gw = g2.T @ x2   # every sample's outer product, summed by the matmul
+            if len(need) > 2 and need[2]:
+                gb = g2.sum(axis=0)
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, gb
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b: input (*, in_features), weight (out_features, in_features),
+    bias (out_features,) or None; the result has shape (*, out_features).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.linear(mg.ones((2, 3)), mg.ones((4, 3)), mg.zeros(4))
+    tensor([[3., 3., 3., 3.],
+            [3., 3., 3., 3.]])
+    """
+    x = input if isinstance(input, Tensor) else tensor(input)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
+                         f"shape {weight.shape}")
+    out_features, in_features = weight.shape
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        size = x.shape[-1] if x.ndim else "none (a 0-d input)"
+        raise ValueError(f"linear: input feature size {size} != in_features {in_features} "
+                         f"(input shape {x.shape})")
+    if bias is None:
+        return Linear.apply(x, weight)
+    if bias.shape != (out_features,):
+        raise ValueError(f"linear: bias has shape {bias.shape}, expected ({out_features},) "
+                         f"for a weight of shape {weight.shape}")
+    return Linear.apply(x, weight, bias)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale
+    the rest by 1/(1 - p), so the expected value is unchanged; otherwise return ``input``.
+    The mask comes from the library's generator (``mg.manual_seed``).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> mg.manual_seed(0)
+    >>> y = F.dropout(mg.ones(1000), 0.5)
+    >>> sorted(set(y.data.tolist()))
+    [0.0, 2.0]
+    >>> F.dropout(mg.ones(3), 0.5, training=False)
+    tensor([1., 1., 1.])
+    """
+    p = _check_p("dropout", p)
+    if not training or p == 0.0:
+        return input
+    x = input if isinstance(input, Tensor) else tensor(input)
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    if p == 1.0:
+        mask = np.zeros(x.shape, dtype=dtype)
+    else:
+        keep = creation.generator().random(x.shape) >= p
+        mask = keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
+    return x * mask
+
+
+def _check_p(op: str, p: float) -> float:
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: probability p must be between 0 and 1, got {p!r}")
+    return float(p)
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer indices in
+    ``input`` (any shape); the result has shape input.shape + (embedding_dim,). Rows at
+    ``padding_idx`` are returned as they are but receive no gradient.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.embedding(mg.tensor([[0, 2]]), mg.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]))
+    tensor([[[0., 0.],
+             [2., 2.]]])
+    """
+    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype} "
+                        f"(input shape {idx.shape})")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), "
+                         f"got shape {weight.shape}")
+    n = weight.shape[0]
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            raise IndexError(f"embedding: index {bad} out of range for {n} embeddings "
+                             f"(input shape {idx.shape})")
+    out = weight[idx]
+    if padding_idx is not None:
+        padding_idx = _padding_idx(padding_idx, n)
+        pad = idx == padding_idx
+        if pad.any() and out.requires_grad:
+            # The padding rows' values pass through, their gradient does not.
+            out = _where(~pad[..., None], out, out.detach())
+    return out
+
+
+def _padding_idx(padding_idx: int, n: int) -> int:
+    if not -n <= padding_idx < n:
+        raise ValueError(f"embedding: padding_idx {padding_idx} out of range for {n} embeddings")
+    return padding_idx % n
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (axis 1) of input (N, C, *) to zero mean and unit variance,
+    then scale by ``weight`` and shift by ``bias`` (both (C,), optional).
+
+    In training the statistics come from the batch (biased variance) and the running
+    estimates, if given, are updated in place: r ← (1 - momentum)·r + momentum·batch
+    (the unbiased variance for ``running_var``, as PyTorch). Otherwise the running
+    estimates are used.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> x = mg.tensor([[1.0], [3.0]])
+    >>> F.batch_norm(x, None, None, training=True, eps=0.0)
+    tensor([[-1.],
+            [ 1.]])
+    """
+    x = input if isinstance(input, Tensor) else tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must have shape (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) for "
+                             f"an input with {c} channels (input shape {x.shape})")
+    axes = (0,) + tuple(range(2, x.ndim))
+    stat_shape = (1, c) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.size // c if c else 0
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input shape {x.shape}")
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=axes, keepdims=True)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    _blend(running_mean, mean.data.reshape(c), momentum)
+                if running_var is not None:
+                    _blend(running_var, var.data.reshape(c) * (n / (n - 1)), momentum)
+        y = xc / (var + eps).sqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when "
+                             "training=False")
+        scale = 1.0 / np.sqrt(running_var.data + eps)
+        y = (x - running_mean.data.reshape(stat_shape)) * scale.reshape(stat_shape)
+    if weight is not None:
+        y = y * weight.reshape(stat_shape)
+    if bias is not None:
+        y = y + bias.reshape(stat_shape)
+    return y
+
+
+def _blend(running: Tensor, batch: np.ndarray, momentum: float) -> None:
+    """running ← (1 - momentum)·running + momentum·batch, in place."""
+    new = (1.0 - momentum) * running.data + momentum * batch
+    np.copyto(running.data, new, casting="unsafe")
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` axes of each sample (biased
+    variance), then scale and shift by ``weight`` and ``bias`` (shape normalized_shape).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.layer_norm(mg.tensor([[1.0, 3.0]]), (2,), eps=0.0)
+    tensor([[-1.,  1.]])
+    """
+    x = input if isinstance(input, Tensor) else tensor(input)
+    shape = _normalized_shape("layer_norm", normalized_shape)
+    k = len(shape)
+    if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm: input shape {x.shape} does not end with "
+                         f"normalized_shape {shape}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != shape:
+            raise ValueError(f"layer_norm: {name} has shape {t.shape}, expected "
+                             f"normalized_shape {shape}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    xc = x - x.mean(axis=axes, keepdims=True)
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    y = xc / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def _normalized_shape(op: str, normalized_shape) -> Shape:
+    if isinstance(normalized_shape, (int, np.integer)):
+        shape = (int(normalized_shape),)
+    else:
+        try:
+            shape = tuple(int(s) for s in normalized_shape)
+        except (TypeError, ValueError):
+            raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got "
+                            f"{normalized_shape!r}") from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: normalized_shape {shape} has a negative size")
+    return shape
+
+
+def _where(cond: np.ndarray, a: Tensor, b: Tensor) -> Tensor:
+    return Where.apply(np.broadcast_to(cond, a.shape), a, b)
