@@ -108,12 +108,15 @@ def layout(roots, params, opts: Options, op: str) -> Display:
 
 def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
          highlight: Sequence[int] = (), hot_edges: Sequence[tuple[int, int]] = (),
-         pending: bool = False, subtitle: str | None = None):
+         pending: bool = False, ghost: Callable[[int], Any] | None = None,
+         largest: float | None = None, subtitle: str | None = None):
     """Write the laid-out picture as a Graphviz digraph.
 
     ``grad(k)`` gives the gradient to show for item ``k`` (or None); ``highlight`` lists
     picture nodes drawn with a red border, ``hot_edges`` picture edges drawn red;
-    ``pending`` keeps an empty grad row on tensors without one (steady node sizes).
+    ``pending`` keeps a grad row on tensors without a gradient, where ``ghost(k)`` (the
+    gradient to come) is written invisibly so every frame has the same layout;
+    ``largest`` fixes the mean |grad| that gets the strongest shade.
     """
     g, names, nodes = d.g, d.names, d.nodes
     items = g.items
@@ -128,8 +131,9 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
                     gk = grad(nodes[m].item)
                     if gk is not None:
                         summaries[m] = style.GradSummary(gk)
-    finite = [s.mean_abs for s in summaries.values() if not s.bad]
-    largest = max(finite) if finite else 0.0
+    if largest is None:
+        finite = [s.mean_abs for s in summaries.values() if not s.bad]
+        largest = max(finite) if finite else 0.0
 
     hl = set(highlight)
     top_lines: list[str] = []
@@ -146,6 +150,10 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
             name = names.leaf(item) if node.kind == "leaf" else item.name
             value = walk.value_of(item)
             gk = grad(k) if show_grads else None
+            ghost_text = ""
+            if gk is None and pending and ghost is not None and show_grads:
+                gk = ghost(k)
+                ghost_text = style.TENSOR_FILL if gk is not None else ""
             note = ""
             if times > 1 and show_grads:
                 mags = [summaries[m].mean_abs for m in node.members
@@ -154,13 +162,19 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
                     note = (f"mean |grad| over ×{times}: {style.fmt_number(min(mags), 2)}"
                             f" … {style.fmt_number(max(mags), 2)}")
             s = summaries.get(u)
-            if s is not None and not s.bad and not s.zero and gk is not None and \
+            if ghost_text and gk is not None:  # same note as when it arrives: same size
+                s_ghost = style.GradSummary(gk)
+                if not s_ghost.bad and not s_ghost.zero and np.asarray(gk).size > \
+                        opts.max_elements and s_ghost.zero_fraction > 0:
+                    note = (note + "  " if note else "") + f"{s_ghost.zero_fraction:.0%} exactly 0"
+            elif s is not None and not s.bad and not s.zero and gk is not None and \
                     np.asarray(gk).size > opts.max_elements and s.zero_fraction > 0:
                 note = (note + "  " if note else "") + f"{s.zero_fraction:.0%} exactly 0"
             label = style.tensor_label(
                 name, value.shape, value.dtype, value=value, grad=gk, grad_note=note,
                 show_shapes=opts.show_shapes, show_values=opts.show_values,
-                show_grads=show_grads, pending=pending, precision=opts.precision,
+                show_grads=show_grads, pending=pending, ghost=ghost_text,
+                precision=opts.precision,
                 max_elements=opts.max_elements, times=times)
             at = {"label": label, "shape": "box",
                   "style": "filled" if node.kind == "leaf" else "rounded,filled",
@@ -203,7 +217,9 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
     body.extend(_clusters(d, cluster_lines))
     hot = set(hot_edges)
     for s, t, _ in d.edges:
-        at = {"color": style.HIGHLIGHT, "penwidth": "2.5"} if (s, t) in hot else None
+        # a hot edge carries a gradient back to the input: arrowhead at the input's end
+        at = ({"color": style.HIGHLIGHT, "penwidth": "2.5", "dir": "back"}
+              if (s, t) in hot else None)
         body.append(dot.edge_line(node_id(d, s), node_id(d, t), at))
 
     caption = opts.title

@@ -184,18 +184,20 @@ def stats_line(a: np.ndarray, precision: int = 3) -> str:
 
 
 # ---------------------------------------------------------------------- labels
-def _mono_cell(lines: Iterable[str], bg: str | None = None) -> str:
+def _mono_cell(lines: Iterable[str], colour: str = "") -> str:
     text = '<BR ALIGN="LEFT"/>'.join(esc(s) for s in lines) + '<BR ALIGN="LEFT"/>'
-    return f'<TD ALIGN="LEFT" BALIGN="LEFT"><FONT FACE="{MONO}" POINT-SIZE="10">{text}</FONT></TD>'
+    return (f'<TD ALIGN="LEFT" BALIGN="LEFT"><FONT FACE="{MONO}" POINT-SIZE="10"{colour}>'
+            f"{text}</FONT></TD>")
 
 
 def tensor_label(name: str | None, shape, dtype, *, value=None, grad=None, grad_note: str = "",
                  show_shapes: bool = True, show_values: bool = True, show_grads: bool = True,
-                 pending: bool = False, precision: int = 3, max_elements: int = 16,
-                 times: int = 1) -> str:
+                 pending: bool = False, ghost: str = "", precision: int = 3,
+                 max_elements: int = 16, times: int = 1) -> str:
     """HTML label of a tensor node: header (name, shape, dtype), value rows, grad rows.
 
-    ``pending`` shows an empty grad row (the stepper keeps node sizes steady with it).
+    ``pending`` shows a grad row even without a gradient; ``ghost`` (a colour) draws the
+    grad text invisibly, in the fill colour (the stepper keeps node sizes steady).
     """
     head = []
     if name:
@@ -215,8 +217,11 @@ def tensor_label(name: str | None, shape, dtype, *, value=None, grad=None, grad_
         lines = array_lines(grad, precision, max_elements) if grad is not None else ["·"]
         if grad_note:
             lines.append(grad_note)
-        rows.append(f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT POINT-SIZE="10">grad</FONT></TD>'
-                    f"{_mono_cell(lines)}</TR>")
+        # ghost: the gradient has not arrived yet; its text is drawn in the fill colour so
+        # the node already has its final size and the stepper's layout does not move.
+        colour = f' COLOR="{ghost}"' if ghost else ""
+        rows.append(f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT POINT-SIZE="10"{colour}>grad'
+                    f"</FONT></TD>{_mono_cell(lines, colour)}</TR>")
     if not rows:
         rows.append("<TR><TD> </TD></TR>")
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
