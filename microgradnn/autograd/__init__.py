@@ -61,7 +61,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
 
 
 def _as_list(x) -> list:
-    if isinstance(x, Tensor):
+    if isinstance(x, (Tensor, np.ndarray)):
         return [x]
     return list(x)
 

@@ -65,7 +65,8 @@ class Function:
     """
 
     # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
-    __slots__ = ("next", "saved", "value", "grad", "hooks", "scope", "name", "released")
+    __slots__ = ("next", "saved", "value", "grad", "hooks", "scope", "name", "released",
+                 "__weakref__")
 
     #: Built-in operations set this: their ``backward`` uses only operators, methods and
     #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
@@ -152,7 +153,11 @@ class Function:
         except (TypeError, ValueError, IndexError) as e:
             raise _named_error(cls.op_name, e) from e
         if type(out) is not np.ndarray:
-            out = np.asarray(out)
+            # NumPy returns scalars for 0-d results; saved references must follow the array.
+            arr = np.asarray(out)
+            if ctx.saved:
+                ctx.saved = tuple(arr if s is out else s for s in ctx.saved)
+            out = arr
         if not (record and grad_mode.enabled) or out.dtype.kind not in "fc":
             return _make(out, False, None)
         ctx.next = tuple(nxt)

@@ -54,7 +54,7 @@ class Mean(Function):
     def backward(ctx, grad):
         if not ctx.keepdims:
             grad = grad.reshape(kept_shape(ctx.shape, ctx.axes))
-        return broadcast_to(grad / max(ctx.n, 1), ctx.shape)
+        return broadcast_to(grad / builtins.max(ctx.n, 1), ctx.shape)
 
 
 class _Extreme(Function):

@@ -204,6 +204,8 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad_width, value=0.0):
         ctx.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+        if x.ndim == 0:
+            return x.copy()
         return np.pad(x, pad_width, mode="constant", constant_values=value)
 
     @staticmethod
@@ -213,6 +215,8 @@ class Pad(Function):
 
 def _normalize_pad(pad_width, shape: Shape) -> tuple[tuple[int, int], ...]:
     """One (before, after) pair per axis, broadcast from ``pad_width`` as ``np.pad`` does."""
+    if not shape:
+        return ()
     try:
         pw = np.asarray(pad_width)
         if pw.dtype.kind not in "iu":

@@ -11,6 +11,6 @@ __all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "analytic_jacobian",
 def __getattr__(name):
     # Hypothesis is a test dependency: import the strategies only when asked for.
     if name == "strategies":
-        from . import strategies
-        return strategies
+        import importlib
+        return importlib.import_module(__name__ + ".strategies")
     raise AttributeError(f"module 'microgradnn.testing' has no attribute {name!r}")

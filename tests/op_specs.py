@@ -1,0 +1,314 @@
+"""The table of operation specs that drives the property tests in test_ops.py.
+
+Each spec draws inputs (NumPy arrays) and returns a ``Case``: the inputs, the operation
+written with microgradnn (taking tensors), and a NumPy reference (taking arrays).
+Values stay inside each operation's domain and away from its kinks, so central finite
+differences are meaningful.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from hypothesis import assume, strategies as hst
+
+import microgradnn as mg
+from microgradnn.testing import strategies as st
+
+SMALL = dict(max_dims=3, max_side=3)
+
+
+@dataclass
+class Case:
+    arrays: list
+    fn: Callable
+    ref: Callable
+
+
+@dataclass
+class OpSpec:
+    name: str
+    draw: Callable  # (hypothesis data) -> Case
+    second_order: bool = True
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _arr(data, shape, low=-3.0, high=3.0, avoid=(), distinct=False):
+    return data.draw(st.arrays(shape, low=low, high=high, avoid=avoid, margin=0.05,
+                               distinct=distinct))
+
+
+def unary(name, fn, ref, low=-3.0, high=3.0, avoid=(), second_order=True, **shape_kw):
+    def draw(data):
+        shape = data.draw(st.shapes(**{**SMALL, **shape_kw}))
+        return Case([_arr(data, shape, low, high, avoid)], fn, ref)
+    return OpSpec(name, draw, second_order)
+
+
+def binary(name, fn, ref, lows=(-3.0, -3.0), highs=(3.0, 3.0), avoid=((), ()),
+           no_ties=False):
+    def draw(data):
+        sa, sb = data.draw(st.broadcastable_shapes(2, **SMALL))
+        a = _arr(data, sa, lows[0], highs[0], avoid[0])
+        b = _arr(data, sb, lows[1], highs[1], avoid[1])
+        if no_ties:
+            assume(np.all(np.abs(np.subtract(a, b)) > 0.05))
+        return Case([a, b], fn, ref)
+    return OpSpec(name, draw)
+
+
+def reduction(name, fn, ref, distinct=False, nonempty=False, min_side=0, min_dims=0,
+              second_order=True):
+    """fn(x, axis, keepdims) / ref(x, axis, keepdims) with a drawn axis and keepdims."""
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=min_dims, max_dims=3, max_side=3, min_side=min_side))
+        x = _arr(data, shape, distinct=distinct)
+        axis = data.draw(_axes(len(shape)))
+        keepdims = data.draw(hst.booleans())
+        reduced = [shape[a] for a in (range(len(shape)) if axis is None else np.atleast_1d(axis))]
+        if nonempty:
+            assume(all(n > 0 for n in reduced) and x.size > 0)
+        return Case([x], lambda t: fn(t, axis, keepdims), lambda a: ref(a, axis, keepdims))
+    return OpSpec(name, draw, second_order)
+
+
+def _axes(ndim):
+    if ndim == 0:
+        return hst.sampled_from([None, ()])
+    single = hst.integers(-ndim, ndim - 1)
+    several = hst.lists(hst.integers(0, ndim - 1), unique=True, max_size=ndim).map(tuple)
+    return hst.one_of(hst.none(), single, several)
+
+
+def _np_var(a, axis, keepdims):
+    return np.var(a, axis=axis, keepdims=keepdims)
+
+
+def _np_logsumexp(a, axis, keepdims):
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    m = np.where(np.isfinite(m), m, 0)
+    s = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return s if keepdims else np.squeeze(s, axis=axis if axis is not None else None) if a.ndim else s.reshape(())
+
+
+def _np_softmax(a, axis):
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_like(name, fn, ref):
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
+        x = _arr(data, shape)
+        axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        return Case([x], lambda t: fn(t, axis), lambda a: ref(a, axis))
+    return OpSpec(name, draw)
+
+
+def matmul_spec():
+    def draw(data):
+        n, k, m, b = (data.draw(hst.integers(1, 3)) for _ in range(4))
+        kind = data.draw(hst.sampled_from(["vv", "vm", "mv", "mm", "bmm", "bcast", "bv"]))
+        shapes = {"vv": ((k,), (k,)), "vm": ((k,), (k, m)), "mv": ((n, k), (k,)),
+                  "mm": ((n, k), (k, m)), "bmm": ((b, n, k), (k, m)),
+                  "bcast": ((b, 1, n, k), (2, k, m)), "bv": ((k,), (b, k, m))}[kind]
+        a, c = (_arr(data, s) for s in shapes)
+        return Case([a, c], lambda x, y: x @ y, np.matmul)
+    return OpSpec("matmul", draw)
+
+
+def getitem_spec():
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+        x = _arr(data, shape)
+        kind = data.draw(hst.sampled_from(["slice", "int", "none_ellipsis", "int_array", "mask",
+                                           "mixed"]))
+        n0 = shape[0]
+        if kind == "slice":
+            start = data.draw(hst.integers(-n0, n0))
+            step = data.draw(hst.sampled_from([1, 2, -1]))
+            idx = (slice(start, None, step),)
+        elif kind == "int":
+            idx = (data.draw(hst.integers(-n0, n0 - 1)),)
+        elif kind == "none_ellipsis":
+            idx = (None, Ellipsis, slice(None, None, -1))
+        elif kind == "int_array":  # repeated indices must accumulate
+            idx = (np.array(data.draw(hst.lists(hst.integers(-n0, n0 - 1), min_size=0, max_size=5)),
+                            dtype=np.intp),)
+        elif kind == "mask":
+            idx = (np.array(data.draw(hst.lists(hst.booleans(), min_size=n0, max_size=n0))),)
+        else:
+            idx = (Ellipsis, np.array([0, 0, -1]))
+        return Case([x], lambda t: t[idx], lambda a: a[idx])
+    return OpSpec("getitem", draw)
+
+
+def _perm(data, ndim):
+    return tuple(data.draw(hst.permutations(range(ndim))))
+
+
+def shape_spec(name, make):
+    """make(data, shape) -> (fn, ref)."""
+    def draw(data):
+        shape = data.draw(st.shapes(**SMALL))
+        x = _arr(data, shape)
+        fn, ref = make(data, shape)
+        return Case([x], fn, ref)
+    return OpSpec(name, draw)
+
+
+def _transpose(data, shape):
+    p = _perm(data, len(shape))
+    return (lambda t: t.transpose(p)), (lambda a: a.transpose(p))
+
+
+def _reshape(data, shape):
+    return (lambda t: t.reshape(-1)), (lambda a: a.reshape(-1))
+
+
+def _unsqueeze(data, shape):
+    d = data.draw(hst.integers(-len(shape) - 1, len(shape)))
+    return (lambda t: t.unsqueeze(d)), (lambda a: np.expand_dims(a, d))
+
+
+def _squeeze(data, shape):
+    return (lambda t: t.reshape((1,) + shape + (1,)).squeeze()), (lambda a: np.squeeze(a.reshape((1,) + shape + (1,))))
+
+
+def _flatten(data, shape):
+    if not shape:
+        return (lambda t: t.flatten()), (lambda a: a.reshape(1))
+    s = data.draw(hst.integers(0, len(shape) - 1))
+    e = data.draw(hst.integers(s, len(shape) - 1))
+    new = shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:]
+    return (lambda t: t.flatten(s, e)), (lambda a: a.reshape(new))
+
+
+def _broadcast(data, shape):
+    target = (2,) + tuple(3 if s == 1 else s for s in shape)
+    return (lambda t: t.broadcast_to(target)), (lambda a: np.broadcast_to(a, target))
+
+
+def _pad(data, shape):
+    pw = tuple((data.draw(hst.integers(0, 2)), data.draw(hst.integers(0, 2))) for _ in shape)
+    return (lambda t: mg.pad(t, pw, 0.5)), (
+        lambda a: np.pad(a, pw, constant_values=0.5) if a.ndim else a.copy())
+
+
+def _T(data, shape):
+    return (lambda t: t.T), (lambda a: a.T)
+
+
+def join_spec(name):
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
+        n = data.draw(hst.integers(1, 3))
+        axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        arrays = []
+        for _ in range(n):
+            s = list(shape)
+            if name == "cat":
+                s[axis] = data.draw(hst.integers(0, 3))
+            arrays.append(_arr(data, tuple(s)))
+        if name == "cat":
+            return Case(arrays, lambda *ts: mg.cat(list(ts), axis=axis),
+                        lambda *a: np.concatenate(a, axis=axis))
+        ax = data.draw(hst.integers(-len(shape) - 1, len(shape)))
+        return Case(arrays, lambda *ts: mg.stack(list(ts), axis=ax), lambda *a: np.stack(a, axis=ax))
+    return OpSpec(name, draw)
+
+
+def split_spec():
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+        x = _arr(data, shape)
+        size = data.draw(hst.integers(1, 4))
+        # Join the pieces back with different weights, so each piece's gradient matters.
+        def fn(t):
+            return mg.cat([p * (i + 1) for i, p in enumerate(t.split(size))], axis=0)
+
+        def ref(a):
+            pieces = [a[i:i + size] for i in range(0, a.shape[0], size)]
+            return np.concatenate([p * (i + 1) for i, p in enumerate(pieces)], axis=0)
+        return Case([x], fn, ref)
+    return OpSpec("split", draw)
+
+
+def where_spec():
+    def draw(data):
+        sc, sa, sb = data.draw(st.broadcastable_shapes(3, **SMALL))
+        cond = data.draw(st.arrays(sc)) > 0
+        a, b = _arr(data, sa), _arr(data, sb)
+        return Case([a, b], lambda x, y: mg.where(mg.tensor(cond), x, y),
+                    lambda x, y: np.where(cond, x, y))
+    return OpSpec("where", draw)
+
+
+def _sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+POS = dict(low=0.2, high=4.0)
+
+SPECS = [
+    binary("add", lambda a, b: a + b, np.add),
+    binary("sub", lambda a, b: a - b, np.subtract),
+    binary("mul", lambda a, b: a * b, np.multiply),
+    binary("div", lambda a, b: a / b, np.divide, lows=(-3, 0.3), highs=(3, 3)),
+    binary("pow", lambda a, b: a ** b, np.power, lows=(0.3, -2), highs=(3, 2)),
+    binary("maximum", mg.maximum, np.maximum, no_ties=True),
+    binary("minimum", mg.minimum, np.minimum, no_ties=True),
+    where_spec(),
+    unary("scalar_radd", lambda t: 2.5 + t, lambda a: 2.5 + a),
+    unary("scalar_rsub", lambda t: 2.5 - t, lambda a: 2.5 - a),
+    unary("scalar_rmul", lambda t: 2.5 * t, lambda a: 2.5 * a),
+    unary("scalar_rdiv", lambda t: 2.5 / t, lambda a: 2.5 / a, **POS),
+    unary("scalar_pow", lambda t: t ** 3, lambda a: a ** 3),
+    unary("scalar_fractional_pow", lambda t: t ** 0.5, lambda a: a ** 0.5, **POS),
+    unary("scalar_rpow", lambda t: 2.0 ** t, lambda a: 2.0 ** a),
+    unary("neg", lambda t: -t, np.negative),
+    unary("abs", mg.abs, np.abs, avoid=(0,)),
+    unary("exp", mg.exp, np.exp),
+    unary("log", mg.log, np.log, **POS),
+    unary("sqrt", mg.sqrt, np.sqrt, **POS),
+    unary("sin", mg.sin, np.sin),
+    unary("cos", mg.cos, np.cos),
+    unary("tanh", mg.tanh, np.tanh),
+    unary("sigmoid", mg.sigmoid, _sigmoid),
+    unary("relu", mg.relu, lambda a: np.maximum(a, 0), avoid=(0,)),
+    unary("leaky_relu", lambda t: mg.leaky_relu(t, 0.1), lambda a: np.where(a > 0, a, 0.1 * a),
+          avoid=(0,)),
+    unary("heaviside", mg.heaviside, lambda a: np.heaviside(a, 0.0), avoid=(0,)),
+    unary("clip", lambda t: mg.clip(t, -1, 1.5), lambda a: np.clip(a, -1, 1.5), avoid=(-1, 1.5)),
+    matmul_spec(),
+    reduction("sum", lambda t, ax, k: t.sum(ax, k), lambda a, ax, k: np.sum(a, ax, keepdims=k)),
+    reduction("mean", lambda t, ax, k: t.mean(ax, k), lambda a, ax, k: np.mean(a, ax, keepdims=k),
+              nonempty=True),
+    reduction("max", lambda t, ax, k: t.max(ax, k), lambda a, ax, k: np.max(a, ax, keepdims=k),
+              distinct=True, nonempty=True),
+    reduction("min", lambda t, ax, k: t.min(ax, k), lambda a, ax, k: np.min(a, ax, keepdims=k),
+              distinct=True, nonempty=True),
+    reduction("var", lambda t, ax, k: t.var(ax, k), _np_var, nonempty=True),
+    reduction("std", lambda t, ax, k: t.std(ax, k), lambda a, ax, k: np.std(a, ax, keepdims=k),
+              distinct=True, nonempty=True, min_side=2, min_dims=1),
+    reduction("logsumexp", lambda t, ax, k: t.logsumexp(ax, k),
+              lambda a, ax, k: _np_logsumexp(a, ax, k)),
+    softmax_like("softmax", lambda t, ax: mg.softmax(t, ax), _np_softmax),
+    softmax_like("log_softmax", lambda t, ax: mg.log_softmax(t, ax),
+                 lambda a, ax: np.log(_np_softmax(a, ax))),
+    shape_spec("reshape", _reshape),
+    shape_spec("transpose", _transpose),
+    shape_spec("T", _T),
+    shape_spec("unsqueeze", _unsqueeze),
+    shape_spec("squeeze", _squeeze),
+    shape_spec("flatten", _flatten),
+    shape_spec("broadcast_to", _broadcast),
+    shape_spec("pad", _pad),
+    getitem_spec(),
+    join_spec("cat"),
+    join_spec("stack"),
+    split_spec(),
+]
