@@ -34,7 +34,10 @@ def normalize_axis(op: str, axis, ndim: int, shape: Shape) -> tuple[int, ...] | 
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, or None for all."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
