@@ -6,6 +6,7 @@ Drawing only reads the graph. ``graphviz`` is imported when a picture is made; r
 """
 from .dot import GraphvizNotFoundError
 from .graph import draw_graph
+from .model import draw_model
 from .steps import backward_steps, save_steps
 
-__all__ = ["draw_graph", "backward_steps", "save_steps", "GraphvizNotFoundError"]
+__all__ = ["draw_graph", "draw_model", "backward_steps", "save_steps", "GraphvizNotFoundError"]

@@ -250,13 +250,14 @@ def node_id(d: Display, u: int) -> str:
     return f"t{node.item}"
 
 
-def _clusters(d: Display, cluster_lines: dict[int, list[str]]) -> list[str]:
-    """Nested ``subgraph cluster_N`` blocks for the module calls that hold nodes."""
+def _clusters(d: Display, cluster_lines: dict[int, list[str]], min_depth: int = 0) -> list[str]:
+    """Nested ``subgraph cluster_N`` blocks for the module calls that hold nodes (calls
+    shallower than ``min_depth`` are not drawn as clusters)."""
     used: set[int] = set()
     for f in d.frames:
         if id(f) in cluster_lines:
             p = f
-            while p is not None and id(p) not in used:
+            while p is not None and p.depth >= min_depth and id(p) not in used:
                 used.add(id(p))
                 p = p.parent
     children: dict[int | None, list] = {}
@@ -264,12 +265,13 @@ def _clusters(d: Display, cluster_lines: dict[int, list[str]]) -> list[str]:
     for f in d.frames:  # first-appearance order: parents come before their children
         if id(f) in used:
             numbers[id(f)] = len(numbers)
-            children.setdefault(None if f.parent is None else id(f.parent), []).append(f)
+            top = f.parent is None or f.parent.depth < min_depth
+            children.setdefault(None if top else id(f.parent), []).append(f)
     out: list[str] = []
     stack: list = [("open", f) for f in reversed(children.get(None, []))]
     while stack:
         action, f = stack.pop()
-        indent = "\t" * (f.depth + 1)
+        indent = "\t" * (f.depth - min_depth + 1)
         if action == "close":
             out.append(indent + "}\n")
             continue

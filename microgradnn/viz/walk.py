@@ -336,6 +336,7 @@ def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Disp
             continue
         if b.node < 0:
             b.node = d.add("block", b, b.frame.parent)
+            d._see_frame(b.frame)  # numbers repeated calls of its module
         d.op_node[k] = b.node
         if k in b.outputs:
             d.tensor_node[k] = d.add("tensor", k, b.frame.parent)
