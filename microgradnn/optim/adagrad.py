@@ -81,7 +81,8 @@ class Adagrad(Optimizer):
                 if weight_decay != 0:
                     g = g + weight_decay * x
                 clr = lr / (1 + (t - 1) * lr_decay)
-                tmp = np.multiply(g, g)
+                tmp = np.empty_like(x)  # an array even for 0-d parameters, for out=
+                np.multiply(g, g, out=tmp)
                 s += tmp
                 np.sqrt(s, out=tmp)
                 tmp += eps

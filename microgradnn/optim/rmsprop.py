@@ -66,7 +66,8 @@ class RMSprop(Optimizer):
                     g = -g
                 if weight_decay != 0:
                     g = g + weight_decay * x
-                tmp = np.multiply(g, 1 - alpha)
+                tmp = np.empty_like(x)  # an array even for 0-d parameters, for out=
+                np.multiply(g, 1 - alpha, out=tmp)
                 tmp *= g
                 v *= alpha
                 v += tmp
