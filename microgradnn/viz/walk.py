@@ -386,11 +386,13 @@ def fold(d: Display, max_passes: int = 64) -> None:
                tuple((type(items[k]).__name__, items[k].value.shape) for k in b.items),
                tuple(d.pos[k] for k in b.outputs))
         groups.setdefault(sig, []).append(b.node)
+    how: list[str] = []  # per class: "block", "in" (fed by folded nodes) or "out"
     for members in groups.values():
         if len(members) > 1:
             for u in members:
                 cls[u] = len(classes)
             classes.append(members)
+            how.append("block")
     if not classes:
         return
 
@@ -422,17 +424,32 @@ def fold(d: Display, max_passes: int = 64) -> None:
                 continue
             groups.setdefault(key, []).append(u)
         grown = False
-        for members in groups.values():
+        for key, members in groups.items():
             if len(members) > 1:
                 for u in members:
                     cls[u] = len(classes)
                 classes.append(members)
+                how.append(key[0])
                 grown = True
         if not grown:
             break
 
-    for members in classes:
-        rep = members[-1]  # the last call: its values are the final ones
+    # 3. each folded node shows one member: the latest call (deepest in the data flow),
+    # and around it the tensors and operations of that same call
+    depth = _depths(n, d.edges)
+    reps: list[int] = []
+    for c, members in enumerate(classes):
+        rep = -1
+        if how[c] != "block":
+            links = pred if how[c] == "in" else succ
+            for u in members:
+                if any(cls[v] < c and v == reps[cls[v]] for v, _ in links[u]):
+                    rep = u
+                    break
+        if rep < 0:
+            rep = max(members, key=lambda u: (depth[u], u))
+        reps.append(rep)
+    for members, rep in zip(classes, reps):
         nodes[rep].members = members
         for u in members:
             if u != rep:
@@ -448,3 +465,23 @@ def fold(d: Display, max_passes: int = 64) -> None:
             seen.add(key)
             edges.append((s2, t2, port))
     d.edges = edges
+
+
+def _depths(n: int, edges: list) -> list[int]:
+    """Longest path from a source to each node (Kahn's order; the picture is a DAG)."""
+    succ: list[list[int]] = [[] for _ in range(n)]
+    indeg = [0] * n
+    for s, t, _ in edges:
+        succ[s].append(t)
+        indeg[t] += 1
+    depth = [0] * n
+    ready = [u for u in range(n) if indeg[u] == 0]
+    while ready:
+        u = ready.pop()
+        for t in succ[u]:
+            if depth[u] + 1 > depth[t]:
+                depth[t] = depth[u] + 1
+            indeg[t] -= 1
+            if indeg[t] == 0:
+                ready.append(t)
+    return depth
