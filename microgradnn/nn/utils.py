@@ -62,8 +62,9 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
         return Tensor(np.zeros((), dtype=np.float32))
     dtype = np.result_type(*[t.data.dtype for t in tensors])
     # the norm of the per-tensor norms equals the norm of everything concatenated
-    norms = np.array([_vector_norm(t.data, norm_type) for t in tensors])
-    total = _vector_norm(norms, norm_type) if norm_type != 0 else float(norms.sum())
+    with np.errstate(over="ignore", invalid="ignore"):  # huge or inf entries: inf norm
+        norms = np.array([_vector_norm(t.data, norm_type) for t in tensors])
+        total = _vector_norm(norms, norm_type) if norm_type != 0 else float(norms.sum())
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is {total}, so they cannot be clipped; pass "
@@ -90,9 +91,11 @@ def _scale(grads: list[Tensor], max_norm: float, total_norm: Tensor | float) -> 
     total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     # in the norm's dtype, as PyTorch computes the factor
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        # multiplying by 1.0 when no clipping is needed keeps one path (and spreads NaNs)
-        np.multiply(g.data, coef.astype(g.data.dtype), out=g.data)
+    # multiplying by 1.0 when no clipping is needed keeps one path; a non-finite norm
+    # gives NaN gradients, as in PyTorch (inf * 0 is expected there, not worth a warning)
+    with np.errstate(invalid="ignore"):
+        for g in grads:
+            np.multiply(g.data, coef.astype(g.data.dtype), out=g.data)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
