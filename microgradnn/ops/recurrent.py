@@ -1,23 +1,22 @@
-"""Fused primitives for recurrent cells: the gate pre-activations and the LSTM state update.
+"""Fused primitives for recurrent cells.
 
 A recurrent network runs the same few small operations once per time step, so the cost
-per graph node dominates (a few microseconds each, against a few microseconds of NumPy
-work on a (32, 256) array). Two primitives cut an LSTM step from about twenty nodes to
-four (``RecurrentLinear``, ``LSTMUpdate`` and the two slices that take ``h`` and ``c``):
+per graph node (a few microseconds) is as large as the NumPy work on a (32, 256) array.
+Written with the general operations, an LSTM step is about twenty nodes; here it is one:
 
-- ``RecurrentLinear``: z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh in one node instead of seven
-  (two transposes, two products, three sums).
-- ``LSTMUpdate``: the gate nonlinearities and the new (h, c) from z and c in one node
-  instead of about a dozen.
+- ``LSTMStep``: both matrix products, the gate nonlinearities and the new state, from
+  the input and the packed state [h, c] to the packed new state [h', c'].
+- ``StateHalf``: h or c out of a packed state. ``nn.functional.lstm_cell`` hands the
+  packed state itself to the next step when it is given the two halves of one, so the
+  slices are on the backward path only where h or c is used by something else.
+- ``RecurrentLinear``: z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh in one node instead of seven,
+  for the Elman RNN and GRU cells.
 
-Measured on the LSTMCell(16, 64) benchmark (batch 32, 50 steps, forward + backward +
-Adam, ``benchmarks/bench_lstm.py``): the composite cell (matrix products, sigmoid/tanh on
-slices of z, products and sums) took 2.3x as long per training step as the cell built
-from these two primitives.
+MEASURED
 
-Both backward functions are written with operators, slices, ``@`` and ``.sum`` only, so
-they run on NumPy arrays in a plain backward pass and on Tensors (recorded) under
-``create_graph=True``: second derivatives work.
+Each backward is written with operators, slices, transposes, ``@`` and a few lifted
+helpers, so it runs on NumPy arrays in a plain backward pass and on Tensors (recorded)
+under ``create_graph=True``: second derivatives work.
 """
 from __future__ import annotations
 
@@ -26,6 +25,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..autograd.function import Function
+from ._util import data
 
 
 class RecurrentLinear(Function):
@@ -63,88 +63,159 @@ class RecurrentLinear(Function):
 
 
 @lru_cache(maxsize=64)
-def _gate_constants(hidden: int, dtype: np.dtype) -> tuple[np.ndarray, ...]:
-    """Per-column constants over the gates [i, f, g, o] (each ``hidden`` wide).
+def _gate_constants(hidden: int, batch: int, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """Constants over the transposed gates [i; f; g; o] (4H, B), each gate ``hidden`` rows.
 
     σ(z) = ½ + ½·tanh(z/2), so one ``tanh`` of z·scale serves all four gates:
-    act = tanh(z·scale)·slope + shift, with scale = slope = ½ and shift = ½ for the sigmoid
-    gates and 1, 1, 0 for g. The derivative is then (1 - t²)·scale·slope for every column.
-    (Near σ ≈ 0 this form is exact only to about the dtype's epsilon in absolute terms,
-    like 1/(1 + e⁻ᶻ) near σ ≈ 1.)
+    act = tanh(z·scale)·scale + shift, with scale = shift = ½ for the sigmoid gates and
+    scale = 1, shift = 0 for g. The derivative is then (1 - t²)·deriv with deriv = ¼ for
+    the sigmoid gates, 1 for g. (Near σ ≈ 0 this form is exact only to about the dtype's
+    epsilon in absolute terms, like 1/(1 + e⁻ᶻ) near σ ≈ 1.) The arrays are full-size:
+    NumPy broadcasts a (4H, 1) column over rows of only B elements about 2.5x slower than
+    it multiplies two (4H, B) arrays.
     """
     def per_gate(sig: float, tanh: float) -> np.ndarray:
-        col = np.full(4 * hidden, sig, dtype=dtype)
-        col[2 * hidden:3 * hidden] = tanh
-        col.flags.writeable = False  # shared between calls
-        return col
+        a = np.full((4 * hidden, batch), sig, dtype=dtype)
+        a[2 * hidden:3 * hidden] = tanh
+        a.flags.writeable = False  # shared between calls
+        return a
 
-    scale = per_gate(0.5, 1.0)
-    shift = per_gate(0.5, 0.0)
-    deriv = per_gate(0.25, 1.0)
-    return scale, shift, deriv
+    return per_gate(0.5, 1.0), per_gate(0.5, 0.0), per_gate(0.25, 1.0)
 
 
-def _concat(xs: list, axis: int):
+def _cat(*xs, axis: int):
     """``np.concatenate`` for arrays, the recorded ``cat`` when any piece is a Tensor."""
     if any(isinstance(x, Tensor) for x in xs):
         return Cat.apply(*xs, axis=axis)
     return np.concatenate(xs, axis=axis)
 
 
-def _tanh(x):
-    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
+def _row_sums(x):
+    """Σ over axis 1; for arrays as x @ 1 (5x faster than ``sum(axis=1)`` on (256, 32))."""
+    if isinstance(x, Tensor):
+        return x.sum(axis=1)
+    return x @ np.ones(x.shape[1], dtype=x.dtype)
 
 
-class LSTMUpdate(Function):
-    """The LSTM cell update from pre-activation gates z = [z_i, z_f, z_g, z_o] (B, 4H) and
-    the cell state c (B, H), returning [h', c'] side by side (B, 2H):
+def _contiguous(x):
+    """A C-order copy of an array when needed (Tensors pass: layout is only about speed)."""
+    return np.ascontiguousarray(x) if isinstance(x, np.ndarray) else x
 
-        i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh z_g;  c' = f·c + i·g;  h' = o·tanh c'.
+
+class LSTMStep(Function):
+    """One LSTM step from the input x (B, in), the packed state s = [h, c] (B, 2H) and the
+    parameters W_ih (4H, in), W_hh (4H, H), b_ih, b_hh (4H,) (biases may be None), to the
+    packed new state [h', c'] (B, 2H):
+
+        z = [z_i, z_f, z_g, z_o] = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh
+        i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh z_g;  c' = f·c + i·g;  h' = o·tanh c'
 
     With a = ∂L/∂h', b = ∂L/∂c' and  b̃ = b + a·o·(1 - tanh² c'):
-    ∂L/∂z_i = b̃·g·i(1-i),  ∂L/∂z_f = b̃·c·f(1-f),  ∂L/∂z_g = b̃·i·(1-g²),
-    ∂L/∂z_o = a·tanh c'·o(1-o),  ∂L/∂c = b̃·f.
+    ∂L/∂z = [b̃·g·i(1-i), b̃·c·f(1-f), b̃·i·(1-g²), a·tanh c'·o(1-o)];  ∂L/∂c = b̃·f;
+    ∂L/∂h = (∂L/∂z) W_hh;  ∂L/∂x = (∂L/∂z) W_ih;  ∂L/∂W_ih = (∂L/∂z)ᵀ x;
+    ∂L/∂W_hh = (∂L/∂z)ᵀ h;  ∂L/∂b_ih = ∂L/∂b_hh = Σ_batch ∂L/∂z.
+
+    Everything is computed transposed (features × batch, suffix T): the products are then
+    W @ (C-order matrix), which OpenBLAS runs about twice as fast as x @ Wᵀ at these sizes,
+    and each gate is a block of rows. The output is the transpose of a C-order (2H, B)
+    array, so the next step reads hᵀ and cᵀ without copying.
     """
 
     __slots__ = ()
     array_backward = True
-    op_name = "lstm_update"
+    op_name = "lstm_step"
 
     @staticmethod
-    def forward(ctx, z, c):
-        hidden = c.shape[-1]
-        scale, shift, _ = _gate_constants(hidden, z.dtype)
-        t = np.tanh(z * scale)
-        act = t * scale
-        act += shift
-        out = np.empty(z.shape[:-1] + (2 * hidden,), dtype=act.dtype)
-        h_new, c_new = out[..., :hidden], out[..., hidden:]
-        np.multiply(act[..., hidden:2 * hidden], c, out=c_new)
-        c_new += act[..., :hidden] * act[..., 2 * hidden:3 * hidden]
-        tc = np.tanh(c_new)
-        np.multiply(act[..., 3 * hidden:], tc, out=h_new)
-        ctx.save_for_backward(z, c, t, act, tc)
-        return out
+    def forward(ctx, x, s, w_ih, w_hh, b_ih=None, b_hh=None):
+        hidden, batch = w_hh.shape[1], x.shape[0]
+        sT = s.T
+        zT = w_ih @ np.ascontiguousarray(x.T)
+        zT += w_hh @ np.ascontiguousarray(sT[:hidden])
+        if b_ih is not None or b_hh is not None:
+            b = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
+            zT = np.add(zT, b[:, None], out=zT if b.dtype == zT.dtype else None)
+        scale, shift, _ = _gate_constants(hidden, batch, zT.dtype)
+        tT = np.multiply(zT, scale, out=zT)       # z itself is not needed again
+        np.tanh(tT, out=tT)
+        actT = tT * scale
+        actT += shift
+        cT = sT[hidden:]
+        outT = np.empty((2 * hidden, batch), dtype=np.result_type(actT, cT))
+        c_newT = outT[hidden:]
+        np.multiply(actT[hidden:2 * hidden], cT, out=c_newT)
+        c_newT += actT[:hidden] * actT[2 * hidden:3 * hidden]
+        tcT = np.tanh(c_newT)
+        np.multiply(actT[3 * hidden:], tcT, out=outT[:hidden])
+        ctx.save_for_backward(x, s, w_ih, w_hh, b_ih, b_hh, tT, actT, tcT)
+        return outT.T
 
     @staticmethod
     def backward(ctx, grad):
-        z, c, t, act, tc = ctx.saved_tensors
-        hidden = c.shape[-1]
-        scale, shift, deriv = _gate_constants(hidden, act.dtype)
-        if isinstance(z, Tensor):
-            # Recorded (create_graph) pass: t, act and tanh c' must depend on z and c in the
-            # new graph, so rebuild them from the inputs with tensor operations.
-            t = _tanh(z * scale)
-            act = t * scale + shift
-            tc = _tanh(act[..., hidden:2 * hidden] * c
-                       + act[..., :hidden] * act[..., 2 * hidden:3 * hidden])
-        i, f = act[..., :hidden], act[..., hidden:2 * hidden]
-        g, o = act[..., 2 * hidden:3 * hidden], act[..., 3 * hidden:]
-        dh, dc = grad[..., :hidden], grad[..., hidden:]
-        dc = dc + dh * o * (1 - tc * tc)          # c' also reaches the loss through h'
-        dact = _concat([dc * g, dc * c, dc * i, dh * tc], -1)
-        dz = dact * ((1 - t * t) * deriv)
-        return dz, (dc * f if ctx.needs_input_grad[1] else None)
+        x, s, w_ih, w_hh, b_ih, b_hh, tT, actT, tcT = ctx.saved_tensors
+        hidden = w_hh.shape[1]
+        _, _, deriv = _gate_constants(hidden, x.shape[0], actT.dtype)
+        sT = s.T
+        hT, cT = sT[:hidden], sT[hidden:]
+        if isinstance(grad, Tensor):
+            # Recorded (create_graph) pass: t, act and tanh c' must depend on the inputs in
+            # the new graph, so rebuild them from the inputs with tensor operations.
+            tT, actT, tcT = _lstm_gates(x, hT, cT, w_ih, w_hh, b_ih, b_hh)
+        iT, fT = actT[:hidden], actT[hidden:2 * hidden]
+        gT, oT = actT[2 * hidden:3 * hidden], actT[3 * hidden:]
+        gradT = grad.T
+        dhT, dcT = gradT[:hidden], gradT[hidden:]
+        dcT = dcT + dhT * oT * (1 - tcT * tcT)    # c' also reaches the loss through h'
+        dzT = _cat(dcT * gT, dcT * cT, dcT * iT, dhT * tcT, axis=0) * ((1 - tT * tT) * deriv)
+        need = ctx.needs_input_grad
+        gx = dzT.T @ w_ih if need[0] else None
+        gs = _cat(w_hh.T @ dzT, dcT * fT, axis=0).T if need[1] else None
+        gw_ih = dzT @ x if need[2] else None
+        gw_hh = dzT @ _contiguous(hT.T) if need[3] else None
+        gb = _row_sums(dzT) if need[4] or need[5] else None
+        return gx, gs, gw_ih, gw_hh, (gb if need[4] else None), (gb if need[5] else None)
+
+
+def _lstm_gates(x, hT, cT, w_ih, w_hh, b_ih, b_hh):
+    """tanh(z·scale), [i; f; g; o] and tanh c', transposed, by tensor operations."""
+    hidden = w_hh.shape[1]
+    scale, shift, _ = _gate_constants(hidden, x.shape[0], x.dtype)
+    zT = w_ih @ x.T + w_hh @ hT
+    for b in (b_ih, b_hh):
+        if b is not None:
+            zT = zT + b.reshape((b.shape[0], 1))
+    tT = (zT * scale).tanh()
+    actT = tT * scale + shift
+    c_newT = actT[hidden:2 * hidden] * cT + actT[:hidden] * actT[2 * hidden:3 * hidden]
+    return tT, actT, c_newT.tanh()
+
+
+class StateHalf(Function):
+    """y = s[:, :H] (``which`` = 0, the h) or s[:, H:] (``which`` = 1, the c) of a packed
+    LSTM state s = [h, c] (B, 2H), as (B, H), or (H,) when ``unbatched`` (then B = 1);
+    ∂L/∂s = ∂L/∂y in that half, 0 in the other.
+
+    The node remembers the packed tensor (``source``), so a later step given this h and c
+    back can take the packed state itself as its input: the two slices then drop out of
+    the backward pass (see ``nn.functional.lstm_cell``).
+    """
+
+    __slots__ = ("which", "unbatched", "source")
+    array_backward = True
+    op_name = "state_half"
+
+    @staticmethod
+    def forward(ctx, s, which, unbatched=False):
+        ctx.which, ctx.unbatched, ctx.source = which, unbatched, None
+        hidden = s.shape[1] // 2
+        y = s[:, :hidden] if which == 0 else s[:, hidden:]
+        return y[0] if unbatched else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.unbatched:
+            grad = grad.reshape((1,) + grad.shape)
+        zeros = np.zeros(grad.shape, dtype=data(grad).dtype)
+        return _cat(grad, zeros, axis=-1) if ctx.which == 0 else _cat(zeros, grad, axis=-1)
 
 
 from ..tensor import Tensor  # noqa: E402

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops.recurrent import LSTMUpdate, RecurrentLinear
-from ...ops.shape import GetItem
+from ...ops.recurrent import LSTMStep, RecurrentLinear, StateHalf
+from ...ops.shape import Cat
 from ...tensor import Tensor, _make
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"]
@@ -113,15 +113,29 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor] | None, w_ih: Tensor, w_h
         h, c = hx
     x, hidden, unbatched = _check("lstm_cell", input, [("h", h), ("c", c)],
                                   w_ih, w_hh, b_ih, b_hh, 4)
-    # One matrix product per operand for all four gates, then one fused node for the
-    # elementwise update (see ops/recurrent.py for what fusing these saves).
-    z = RecurrentLinear.apply(x, _state(h, x, hidden, unbatched), w_ih, w_hh, b_ih, b_hh)
-    hc = LSTMUpdate.apply(z, _state(c, x, hidden, unbatched))
-    if unbatched:
-        return GetItem.apply(hc, index=(0, slice(0, hidden))), \
-            GetItem.apply(hc, index=(0, slice(hidden, None)))
-    return GetItem.apply(hc, index=(slice(None), slice(0, hidden))), \
-        GetItem.apply(hc, index=(slice(None), slice(hidden, None)))
+    # One node per step: both matrix products and the gate math are fused (LSTMStep, see
+    # ops/recurrent.py for what that saves). The state travels packed as [h, c].
+    s = _packed_state(h, c, x, hidden, unbatched)
+    s_new = LSTMStep.apply(x, s, w_ih, w_hh, b_ih, b_hh)
+    h_new = StateHalf.apply(s_new, which=0, unbatched=unbatched)
+    c_new = StateHalf.apply(s_new, which=1, unbatched=unbatched)
+    if h_new.grad_fn is not None:
+        h_new.grad_fn.source = c_new.grad_fn.source = s_new
+    return h_new, c_new
+
+
+def _packed_state(h, c, x, hidden: int, unbatched: bool):
+    """[h, c] as one (B, 2H) tensor. When h and c are the halves of one earlier step's
+    output, that output itself: then the slices taking them out of it are not on the
+    gradient's path, and the backward pass has one node per step."""
+    if h is not None and c is not None:
+        fh, fc = h.grad_fn, c.grad_fn
+        if type(fh) is StateHalf and type(fc) is StateHalf and fh.source is not None \
+                and fh.source is fc.source and (fh.which, fc.which) == (0, 1):
+            return fh.source
+    h = _state(h, x, hidden, unbatched)
+    c = _state(c, x, hidden, unbatched)
+    return Cat.apply(h, c, axis=1)
 
 
 def gru_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor,
