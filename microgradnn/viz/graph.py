@@ -250,9 +250,11 @@ def node_id(d: Display, u: int) -> str:
     return f"t{node.item}"
 
 
-def _clusters(d: Display, cluster_lines: dict[int, list[str]], min_depth: int = 0) -> list[str]:
+def _clusters(d: Display, cluster_lines: dict[int, list[str]], min_depth: int = 0,
+              title: Callable | None = None) -> list[str]:
     """Nested ``subgraph cluster_N`` blocks for the module calls that hold nodes (calls
-    shallower than ``min_depth`` are not drawn as clusters)."""
+    shallower than ``min_depth`` are not drawn as clusters); ``title(frame)`` labels them."""
+    title = title or d.frame_title
     used: set[int] = set()
     for f in d.frames:
         if id(f) in cluster_lines:
@@ -277,7 +279,7 @@ def _clusters(d: Display, cluster_lines: dict[int, list[str]], min_depth: int = 
             continue
         fill = style.CLUSTER_FILLS[min(f.depth, len(style.CLUSTER_FILLS) - 1)]
         out.append(f"{indent}subgraph cluster_{numbers[id(f)]} {{\n")
-        out.append(f"{indent}\tlabel=<<B>{style.esc(d.frame_title(f))}</B>> labeljust=l "
+        out.append(f"{indent}\tlabel=<<B>{style.esc(title(f))}</B>> labeljust=l "
                    f'style="rounded,filled" fillcolor="{fill}" color="#9aa9bd" '
                    f"fontsize=11\n")
         out.extend(indent + line for line in cluster_lines.get(id(f), ()))

@@ -263,7 +263,7 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
             if show_repr:
                 rep = module.extra_repr() if hasattr(module, "extra_repr") else ""
                 if rep:
-                    detail.extend(style._wrap(rep, 36))
+                    detail.extend(style.wrap_items(rep, 36))
             detail.append(_shapes_text([items[k].value.shape for k in b.outputs]))
             n = walk.param_count(module)
             if n:
@@ -369,7 +369,7 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
             "label": '<<TABLE BORDER="1" COLOR="#bbbbbb" CELLBORDER="0" CELLSPACING="2" '
                      'CELLPADDING="2">' + "".join(rows) + "</TABLE>>", "shape": "plain"}))
     body.extend(lines_top)
-    body.extend(_clusters(d, cluster_lines, min_depth=1))
+    body.extend(_clusters(d, cluster_lines, min_depth=1, title=lambda f: _relative(d, f)))
     body.extend(edge_lines)
     pic = dot.new_picture(
         {"rankdir": rankdir, "fontname": style.FONT, "fontsize": "13", "labelloc": "t",

@@ -266,6 +266,25 @@ def _split_top_level(text: str) -> list[str]:
     return [p for p in out if p]
 
 
+def wrap_items(text: str, width: int = 36) -> list[str]:
+    """Wrap a comma-separated settings text (``extra_repr``) without breaking inside
+    parentheses: ``stride=(1, 1)`` stays on one line.
+
+    >>> wrap_items("1, 8, kernel_size=(3, 3), stride=(1, 1)", 26)
+    ['1, 8, kernel_size=(3, 3),', 'stride=(1, 1)']
+    """
+    lines, cur = [], ""
+    for piece in _split_top_level(text):
+        if cur and len(cur) + 1 + len(piece) > width:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur = f"{cur} {piece}" if cur else piece
+    if cur:
+        lines.append(cur)
+    return lines
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """Greedy word wrap (one long word stays whole)."""
     lines, cur = [], ""
