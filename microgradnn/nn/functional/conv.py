@@ -118,9 +118,12 @@ def _conv(op: str, nsp: int, input, weight, bias, stride, padding, dilation, gro
     n, c = xb.shape[:2]
     cols = _c.Unfold.apply(xb, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
     out = cols.shape[2 + nsp:]
-    ck = c * math.prod(kernel)
-    # The one matrix product: (O, C·k) @ (N, C·k, L) -> (N, O, L), already channel-first.
-    y = matmul(w.reshape((out_channels, ck)), cols.reshape((n, ck, math.prod(out))))
+    kc = math.prod(kernel) * c
+    # Columns are laid out (N, *kernel, C, *out) (see ops/conv.py), so the weight's
+    # (O, C, *kernel) is permuted to (O, *kernel, C): a copy of the small weight only.
+    w_rows = w.permute((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape((out_channels, kc))
+    # The one matrix product: (O, k·C) @ (N, k·C, L) -> (N, O, L), already channel-first.
+    y = matmul(w_rows, cols.reshape((n, kc, math.prod(out))))
     if bias is not None:
         y = y + bias.reshape((out_channels, 1))
     y = y.reshape((n, out_channels) + out)
@@ -192,9 +195,7 @@ def _max_pool(op: str, nsp: int, input, kernel_size, stride, padding, dilation, 
     y = _c.MaxPool.apply(x, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
     if return_indices:
         # Recompute the chosen offsets without recording (cheap next to the pooling itself).
-        windows = _c._window_view(_c._pad_array(x.data, pairs, -np.inf), kernel, stride,
-                                  dilation, y.shape[2:])
-        _, index = _c._first_max(windows, nsp, bool(np.isnan(x.data).any()))
+        _, index = _c.max_pool_array(x.data, kernel, stride, pairs, dilation)
         idx = _make(_c.max_pool_indices(index, x.shape[2:], kernel, stride, pairs, dilation),
                     False, None)
     if unbatched:
@@ -259,7 +260,7 @@ def _avg_pool(op: str, nsp: int, input, kernel_size, stride, padding, ceil_mode,
     kernel, stride, pad, dilation, out, pairs = _pool_geometry(
         op, nsp, x, kernel_size, stride, padding, 1, ceil_mode)
     cols = _c.Unfold.apply(x, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
-    total = cols.sum(axis=tuple(range(2, 2 + nsp)))
+    total = cols.sum(axis=tuple(range(1, 1 + nsp)))
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"{op}: divisor_override must be non-zero")
@@ -385,7 +386,9 @@ def unfold(input: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
     _check_fits("unfold", x.shape, kernel, pairs, dilation, padding)
     cols = _c.Unfold.apply(x, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
     n, c = x.shape[:2]
-    y = cols.reshape((n, c * math.prod(kernel), math.prod(cols.shape[4:])))
+    # internal layout (N, kH, kW, C, Ho, Wo) -> PyTorch's (N, C·kH·kW, L)
+    y = cols.permute(0, 3, 1, 2, 4, 5).reshape((n, c * math.prod(kernel),
+                                               math.prod(cols.shape[4:])))
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
@@ -421,7 +424,7 @@ def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple,
         raise ValueError(f"fold: input shape {x.shape} does not match kernel_size {kernel} and "
                          f"output_size {size}: expected (N, C·{k}, {math.prod(out)}) "
                          f"for {out} windows")
-    cols = x.reshape((n, ck // k) + kernel + out)
+    cols = x.reshape((n, ck // k) + kernel + out).permute(0, 2, 3, 1, 4, 5)
     y = _c.Fold.apply(cols, size=size, kernel=kernel, stride=stride, padding=pairs,
                       dilation=dilation)
     return y.reshape(y.shape[1:]) if unbatched else y
