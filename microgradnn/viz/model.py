@@ -234,7 +234,9 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
             t = items[node.item]
             if id(t) in input_ids:
                 nid = f"in{input_ids[id(t)]}"
-                label = style.block_label("input", [f"{style.fmt_shape(t.shape)} {t.dtype}"])
+                label = style.block_label(
+                    "input" if len(inputs) == 1 else f"input {input_ids[id(t)]}",
+                    [f"{style.fmt_shape(t.shape)} {t.dtype}"])
                 place(None, dot.node_line(nid, {"label": label, "shape": "box",
                                                 "style": "rounded", "penwidth": "1.5"}))
             else:
@@ -331,7 +333,8 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
         if id(x) in g.index:
             continue
         place(None, dot.node_line(f"in{i}", {
-            "label": style.block_label("input", [f"{style.fmt_shape(x.shape)} {x.dtype}"]),
+            "label": style.block_label("input" if len(inputs) == 1 else f"input {i}",
+                                       [f"{style.fmt_shape(x.shape)} {x.dtype}"]),
             "shape": "box", "style": "rounded", "penwidth": "1.5"}))
         for module, args, _ in calls:
             if any(a is x for a in args) and not walk.has_children(module):
@@ -343,7 +346,8 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
     for i, t in enumerate(outputs):
         oid = f"out{i}"
         place(None, dot.node_line(oid, {
-            "label": style.block_label("output", [f"{style.fmt_shape(t.shape)} {t.dtype}"]),
+            "label": style.block_label("output" if len(outputs) == 1 else f"output {i}",
+                                       [f"{style.fmt_shape(t.shape)} {t.dtype}"]),
             "shape": "box", "style": "rounded", "penwidth": "1.5"}))
         k = g.index.get(id(t.grad_fn) if t.grad_fn is not None else id(t))
         u = d.tensor_node.get(k) if k is not None else None
