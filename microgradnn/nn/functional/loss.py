@@ -231,8 +231,8 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
             raise ValueError(f"{op}: float target of shape {t.shape} for input of shape "
                              f"{x.shape}: class probabilities need the input's shape; class "
                              "indices must be an integer tensor")
-        return _cross_entropy_probs(x, t.astype(x.dtype, copy=False), w, class_axis,
-                                    reduction, label_smoothing)
+        q = (target if isinstance(target, Tensor) else tensor(t)).astype(x.dtype)
+        return _cross_entropy_probs(x, q, w, class_axis, reduction, label_smoothing)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must be class indices (integers) or class "
                         f"probabilities (floats), got dtype {t.dtype}")
@@ -324,8 +324,9 @@ def _along(w: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     return w.reshape(shape)
 
 
-def _cross_entropy_probs(x: Tensor, q: np.ndarray, w, class_axis: int, reduction: str,
+def _cross_entropy_probs(x: Tensor, q: Tensor, w, class_axis: int, reduction: str,
                          label_smoothing: float) -> Tensor:
+    # The target stays a tensor: soft targets may themselves require gradients.
     c = x.shape[class_axis]
     if label_smoothing > 0.0:
         q = q * (1.0 - label_smoothing) + label_smoothing / c
