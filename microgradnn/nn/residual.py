@@ -45,6 +45,7 @@ class ResidualBlock(Module):
     relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), 3×3 convolutions with padding 1
     and no bias. The shortcut is the identity when ``stride == 1`` and the channel counts
     agree, else ``downsample`` = 1×1 convolution (stride, no bias) + BatchNorm2d.
+    ``dtype`` (keyword) sets the dtype of every parameter and buffer.
 
     >>> import microgradnn as mg
     >>> block = mg.nn.ResidualBlock(16, 32, stride=2)
@@ -54,18 +55,20 @@ class ResidualBlock(Module):
 
     expansion = 1
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, *,
+                 dtype=None) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
-        self.conv1 = Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = BatchNorm2d(out_channels)
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False,
+                            dtype=dtype)
+        self.bn1 = BatchNorm2d(out_channels, dtype=dtype)
         self.relu = ReLU()
-        self.conv2 = Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
-        self.bn2 = BatchNorm2d(out_channels)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, padding=1, bias=False, dtype=dtype)
+        self.bn2 = BatchNorm2d(out_channels, dtype=dtype)
         if stride != 1 or in_channels != out_channels:
             self.downsample = Sequential(
-                Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                BatchNorm2d(out_channels))
+                Conv2d(in_channels, out_channels, 1, stride=stride, bias=False, dtype=dtype),
+                BatchNorm2d(out_channels, dtype=dtype))
         else:
             self.downsample = None
 
