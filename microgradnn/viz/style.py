@@ -95,6 +95,8 @@ def fmt_number(v, precision: int = 3) -> str:
     >>> fmt_number(0.123456), fmt_number(-1.5e-05), fmt_number(2.0), fmt_number(float("nan"))
     ('0.123', '-1.5e-5', '2', 'nan')
     """
+    if type(v) is float:  # the common case (from .tolist()): skip the type checks
+        return _fmt_float(v, precision)
     if isinstance(v, (bool, np.bool_)):
         return "T" if v else "F"
     if isinstance(v, (int, np.integer)):
@@ -102,13 +104,20 @@ def fmt_number(v, precision: int = 3) -> str:
     if isinstance(v, (complex, np.complexfloating)):
         return fmt_number(v.real, precision) + ("+" if v.imag >= 0 else "-") + \
             fmt_number(abs(v.imag), precision) + "j"
-    s = format(float(v), f".{precision}g")
+    return _fmt_float(float(v), precision)
+
+
+def _fmt_float(v: float, precision: int) -> str:
+    s = format(v, _FORMATS[precision] if precision < len(_FORMATS) else f".{precision}g")
     if "e" in s:
         mant, exp = s.split("e")
         s = mant + "e" + ("-" if exp[0] == "-" else "") + exp[1:].lstrip("0")
-    if s == "-0":
+    elif s == "-0":
         s = "0"
     return s
+
+
+_FORMATS = [f".{p}g" for p in range(18)]
 
 
 def fmt_shape(shape: Sequence[int]) -> str:
