@@ -87,8 +87,8 @@ def pool_cases(draw, nsp: int, max_side: int = 6, dilation: bool = True):
     padding = tuple(draw(hst.integers(0, k // 2)) for k in kernel)
     dil = tuple(draw(hst.integers(1, 2)) if dilation else 1 for _ in range(nsp))
     ceil_mode = draw(hst.booleans())
-    size = tuple(draw(hst.integers(max(1, d * (k - 1) + 1 - 2 * p), max_side))
-                 for k, d, p in zip(kernel, dil, padding))
+    lows = [max(1, d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dil, padding)]
+    size = tuple(draw(hst.integers(lo, max(lo, max_side))) for lo in lows)
     shape = (draw(hst.integers(1, 2)), draw(hst.integers(1, 3))) + size
     values = draw(hst.permutations(range(math.prod(shape))))
     x = (np.array(values, dtype=np.float64).reshape(shape) - math.prod(shape) / 2) / 10
