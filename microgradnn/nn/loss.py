@@ -52,7 +52,7 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """Mean absolute error |x - y|.
+    """Mean absolute error ``|x - y|``.
 
     >>> import microgradnn as mg
     >>> mg.nn.L1Loss()(mg.tensor([1.0, -3.0]), mg.tensor([0.0, 0.0]))
@@ -67,7 +67,7 @@ class L1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Huber loss: quadratic for |x - y| < delta, linear beyond.
+    """Huber loss: quadratic for ``|x - y| < delta``, linear beyond.
 
     >>> import microgradnn as mg
     >>> mg.nn.HuberLoss(delta=1.0)(mg.tensor([0.5, 3.0]), mg.zeros(2))

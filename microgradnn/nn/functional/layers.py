@@ -168,7 +168,7 @@ def _padding_idx(padding_idx: int, n: int) -> int:
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalise each channel (axis 1) of input (N, C, *) to zero mean and unit variance,
+    """Normalise each channel (axis 1) of input (N, C, ...) to zero mean and unit variance,
     then scale by ``weight`` and shift by ``bias`` (both (C,), optional).
 
     In training the statistics come from the batch (biased variance) and the running

@@ -85,7 +85,7 @@ def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
 
 
 def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: |x - y| per element, then reduced.
+    """Mean absolute error: ``|x - y|`` per element, then reduced.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -98,7 +98,7 @@ def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
 
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber loss: ½d² where |d| < δ, else δ(|d| - ½δ), with d = x - y: quadratic near
+    """Huber loss: ½d² where ``|d| < δ``, else ``δ(|d| - ½δ)``, with d = x - y: quadratic near
     zero, linear (robust to outliers) far away.
 
     >>> import microgradnn as mg
