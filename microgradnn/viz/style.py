@@ -6,6 +6,7 @@ HTML-like label text. Each function is linear in the size of what it prints, so 
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -237,9 +238,9 @@ def tensor_label(name: str | None, shape, dtype, *, value=None, grad=None, grad_
             + "".join(rows) + "</TABLE>>")
 
 
-def derivative_lines(fn_class: type, width: int = 30) -> list[str]:
-    """The function and derivative stated on the first line of an operation's docstring,
-    split at ``;`` and wrapped to ``width`` (nothing for a class without a docstring).
+def derivative_lines(fn_class: type, width: int = 32, max_lines: int = 7) -> list[str]:
+    """The function and derivative stated in the first paragraph of an operation's
+    docstring, split at ``;`` and wrapped to ``width`` (nothing without a docstring).
 
     >>> class Tanh:
     ...     '''y = tanh x;  dy/dx = 1 - y².'''
@@ -249,27 +250,45 @@ def derivative_lines(fn_class: type, width: int = 30) -> list[str]:
     doc = fn_class.__dict__.get("__doc__")
     if not doc:
         return []
-    first = doc.strip().splitlines()[0].strip().replace("``", "")
-    parts = [p.strip() for p in first.split(";") if p.strip()]
+    # the first paragraph: a statement may wrap onto the docstring's next lines
+    para = []
+    for line in doc.strip().splitlines():
+        if not line.strip():
+            break
+        para.append(line.strip())
+    first = " ".join(para).replace("``", "")
+    parts = _split_top_level(first, ";")
     if parts and parts[-1].endswith("."):
         parts[-1] = parts[-1][:-1]
     lines = []
     for part in parts:
+        # one derivative per line: break at the commas that start a new ∂L/∂x or dy/dx
+        pieces: list[str] = []
         for piece in _split_top_level(part) if len(part) > width else [part]:
+            if pieces and not _DERIV.match(piece):
+                pieces[-1] += " " + piece
+            else:
+                pieces.append(piece)
+        for piece in pieces:
             lines.extend(_wrap(piece, width))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines - 1] + [lines[max_lines - 1].rstrip(",") + " …"]
     return lines
 
 
-def _split_top_level(text: str) -> list[str]:
-    """Split at ", " outside parentheses: one derivative per line."""
+_DERIV = re.compile(r"(∂|d\w*/d)")
+
+
+def _split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split after ``sep`` outside parentheses (the "," is kept, a ";" is dropped)."""
     out, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        elif ch == "," and depth == 0 and text[i + 1:i + 2] == " ":
-            out.append(text[start:i + 1].strip())
+        elif ch == sep and depth == 0 and text[i + 1:i + 2] in (" ", ""):
+            out.append(text[start:i + (ch == ",")].strip())
             start = i + 1
     out.append(text[start:].strip())
     return [p for p in out if p]

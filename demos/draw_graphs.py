@@ -1,0 +1,148 @@
+"""Teaching pictures: the XOR network's graph after one backward pass, backpropagation
+step by step, and architecture diagrams of an MLP, a CNN and a small ResNet.
+
+Everything lands in demos/out/ (SVG and PNG pictures, HTML steppers to open in any
+browser). Deterministic: the weights come from ``np.random.default_rng(0)``.
+
+    python demos/draw_graphs.py            # needs Graphviz's `dot` for the pictures
+    python demos/draw_graphs.py --dot-only # writes only the DOT text (no dot needed)
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+import microgradnn as mg  # noqa: E402
+from microgradnn import nn  # noqa: E402
+from microgradnn.viz import backward_steps, draw_graph, draw_model, save_steps  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def xor_network(rng: np.random.Generator):
+    """The lecture's 2-4-1 XOR network: tanh hidden layer, sigmoid output, MSE,
+    weights 0.5·N(0, 1), biases 0."""
+    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
+    with mg.no_grad():
+        for layer in (model[0], model[2]):
+            layer.weight.data[...] = 0.5 * rng.standard_normal(layer.weight.shape)
+            layer.bias.data[...] = 0.0
+    return model
+
+
+def xor_data():
+    X = mg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=mg.float32)
+    Y = mg.tensor([[0], [1], [1], [0]], dtype=mg.float32)
+    # The input is drawn only if it takes part in differentiation: asking for dL/dX
+    # puts X (and its gradient, which says how each input value moves the loss) in the
+    # picture next to the parameters.
+    X.requires_grad = True
+    X.name = "X (inputs)"
+    Y.name = "Y"
+    return X, Y
+
+
+def save(picture, name: str, dot_only: bool, formats=("svg", "png")) -> None:
+    if dot_only:
+        (OUT / f"{name}.dot").write_text(picture.source, encoding="utf-8")
+        print(f"  {name}.dot")
+        return
+    for fmt in formats:
+        picture.render(OUT / name, format=fmt, cleanup=True)
+    print(f"  {name}.{' / .'.join(formats)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dot-only", action="store_true",
+                    help="write the DOT text only (no Graphviz needed)")
+    args = ap.parse_args()
+    dot_only = args.dot_only
+    if not dot_only and shutil.which("dot") is None:
+        print("Graphviz's `dot` was not found: writing DOT text only. Install it with "
+              "`sudo apt-get install graphviz` (or `brew install graphviz`) for pictures.")
+        dot_only = True
+    OUT.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    mg.manual_seed(0)
+
+    # 1. the XOR network's graph after one forward and backward pass
+    print("XOR network, one backward pass:")
+    model = xor_network(rng)
+    X, Y = xor_data()
+    loss = nn.MSELoss()(model(X), Y)
+    loss.name = "loss"
+    loss.backward(retain_graph=True)   # kept so the stepper below can replay it
+    save(draw_graph(loss, model, show_derivative=True,
+                    title="XOR network 2-4-1 after one backward pass"), "xor_graph", dot_only)
+    save(draw_graph(loss, model, collapse="modules", rankdir="TB",
+                    title="XOR network, one node per layer"), "xor_layers", dot_only)
+
+    # 2. backpropagation step by step
+    print("Backpropagation, step by step:")
+    # the lecture's worked example: one neuron y = w·x + b, w = 0.4, b = 0.1, x = 0.15,
+    # target 0.3, squared error (0.3 - 0.16)² ≈ 0.019
+    w = mg.tensor(0.4, requires_grad=True)
+    w.name = "w"
+    b = mg.tensor(0.1, requires_grad=True)
+    b.name = "b"
+    x = mg.tensor(0.15)
+    y = w * x + b
+    y.name = "ŷ"
+    err = (mg.tensor(0.3) - y) ** 2
+    err.name = "loss"
+    frames = backward_steps(err, show_derivative=True, title="One neuron: ŷ = w·x + b")
+    if dot_only:
+        print(f"  backprop_neuron: {len(frames)} frames (HTML needs dot)")
+    else:
+        save_steps(frames, OUT / "backprop_neuron.html",
+                   title="Backpropagation through one neuron, step by step")
+        print(f"  backprop_neuron.html ({len(frames)} steps)")
+    frames = backward_steps(loss, model, title="XOR network 2-4-1")
+    if dot_only:
+        print(f"  backprop_xor: {len(frames)} frames (HTML needs dot)")
+    else:
+        save_steps(frames, OUT / "backprop_xor.html",
+                   title="Backpropagation through the XOR network, step by step")
+        print(f"  backprop_xor.html ({len(frames)} steps)")
+
+    # 3. architecture diagrams
+    print("Architectures:")
+    mlp = nn.Sequential(nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 10), nn.ReLU(),
+                        nn.Linear(10, 10))
+    save(draw_model(mlp, (1, 10), title="MLP 10-10-10-10: 3·(10·10 + 10) = 330 parameters"),
+         "mlp", dot_only)
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 10))
+    save(draw_model(cnn, (1, 1, 28, 28)), "cnn", dot_only)
+    resnet = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ResidualBlock(16, 16),
+                           nn.ResidualBlock(16, 32, stride=2), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(32, 10))
+    save(draw_model(resnet, (1, 3, 32, 32)), "resnet", dot_only)
+
+    # 4. an unrolled LSTM cell, folded: 20 time steps drawn once
+    print("LSTM cell unrolled over 20 steps, folded:")
+    cell, head = nn.LSTMCell(3, 4), nn.Linear(4, 1)
+    seq = mg.tensor(rng.standard_normal((20, 2, 3)), dtype=mg.float32)
+    state = None
+    for t in range(seq.shape[0]):
+        state = cell(seq[t], state)
+    out = head(state[0]).sum()
+    out.backward()
+    names = nn.ModuleDict({"cell": cell, "head": head})   # names for the picture
+    save(draw_graph(out, names, collapse="modules", fold=True,
+                    title="LSTMCell over 20 steps (folded: ×N = repeated calls)"),
+         "lstm_folded", dot_only)
+    print(f"Written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
