@@ -6,6 +6,7 @@ browser). Deterministic: the weights come from ``np.random.default_rng(0)``.
 
     python demos/draw_graphs.py            # needs Graphviz's `dot` for the pictures
     python demos/draw_graphs.py --dot-only # writes only the DOT text (no dot needed)
+    python demos/draw_graphs.py --docs     # also the small SVGs of docs/visualization.md
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dot-only", action="store_true",
                     help="write the DOT text only (no Graphviz needed)")
+    ap.add_argument("--docs", action="store_true",
+                    help="also write the pictures of docs/visualization.md to docs/_static")
     args = ap.parse_args()
     dot_only = args.dot_only
     if not dot_only and shutil.which("dot") is None:
@@ -142,6 +145,56 @@ def main() -> None:
                     title="LSTMCell over 20 steps (folded: ×N = repeated calls)"),
          "lstm_folded", dot_only)
     print(f"Written to {OUT}")
+    if args.docs and not dot_only:
+        docs_pictures()
+
+
+def docs_pictures(static: Path | None = None, fmt: str = "svg") -> None:
+    """The small pictures shown in docs/visualization.md (SVG, committed)."""
+    static = static or Path(__file__).resolve().parents[1] / "docs" / "_static"
+    static.mkdir(exist_ok=True)
+
+    def neuron():
+        x = mg.tensor([1.0, -2.0], requires_grad=True)
+        x.name = "x"
+        w = mg.tensor([0.5, 0.25], requires_grad=True)
+        w.name = "w"
+        b = mg.tensor(0.1, requires_grad=True)
+        b.name = "b"
+        z = (w * x).sum() + b
+        z.name = "z"
+        y = z.tanh()
+        y.name = "y"
+        return y
+
+    y = neuron()
+    y.backward()
+    pictures = {"viz_neuron": draw_graph(y, show_derivative=True, legend=False)}
+    y = neuron()
+    pictures["viz_step"] = backward_steps(y, legend=False)[1]
+    # gradient health: a dead ReLU, a healthy path, a vanishing one, a NaN
+    a = mg.tensor([-1.0, -2.0], requires_grad=True)
+    a.name = "dead"
+    h = mg.tensor([0.5, 1.5], requires_grad=True)
+    h.name = "healthy"
+    v = mg.tensor([0.3, 0.7], requires_grad=True)
+    v.name = "tiny"
+    n = mg.tensor([0.0, 4.0], requires_grad=True)
+    n.name = "sqrt at 0"
+    loss = a.relu().sum() + (h * h).sum() + (v * 1e-5).sum() + n.sqrt().sum()
+    loss.name = "loss"
+    with np.errstate(divide="ignore"):
+        loss.backward()
+    pictures["viz_colours"] = draw_graph(loss, rankdir="LR")
+    mlp = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
+    pictures["viz_xor_model"] = draw_model(mlp, (4, 2), legend=False,
+                                           title="XOR network 2-4-1: 17 parameters")
+    cnn = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(8 * 14 * 14, 10))
+    pictures["viz_cnn"] = draw_model(cnn, (1, 1, 28, 28))
+    for name, pic in pictures.items():
+        pic.render(static / name, format=fmt, cleanup=True)
+        print(f"  {static / name}.{fmt}")
 
 
 if __name__ == "__main__":
