@@ -223,3 +223,11 @@ def test_model_svg_has_layer_labels():
     for want in ("0: Linear", "1: Tanh", "3: Sigmoid", "→ (4, 1)", "12 parameters",
                  "Sequential: 17 parameters"):
         assert want in texts, want
+
+
+def test_drawing_inside_no_grad_still_sees_the_data_flow():
+    mlp = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1))
+    with mg.no_grad():
+        src = draw_model(mlp, (2, 3)).source
+        assert not mg.is_grad_enabled()
+    chain(src, ["input (2, 3)", "0: Linear", "1: ReLU", "2: Linear", "output (2, 1)"])

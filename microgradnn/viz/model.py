@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import creation, dtypes
-from ..autograd import grad_mode
+from ..autograd import enable_grad
 from ..nn.module import Module
 from ..tensor import Tensor
 from . import dot, style, walk
@@ -89,17 +89,15 @@ def draw_model(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int
         calls.append((module, list(args), output))
 
     handles = [m.register_forward_hook(hook) for m in model.modules()]
-    prev_grad = grad_mode.enabled
     try:
         model.eval()
-        grad_mode.enabled = True
-        output = model(*inputs)
+        with enable_grad():  # record the graph even inside the caller's no_grad()
+            output = model(*inputs)
     except (TypeError, ValueError, IndexError, RuntimeError) as e:
         shapes = ", ".join(str(tuple(x.shape)) for x in inputs)
         raise type(e)(f"draw_model: running {type(model).__name__} on zeros of shape "
                       f"{shapes} failed: {e}") from e
     finally:
-        grad_mode.enabled = prev_grad
         for h in handles:
             h.remove()
         for m, mode in modes:

@@ -7,7 +7,7 @@ of the graph. Only attributes are read; nothing in the graph is changed.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from ..autograd.function import Function
 from ..autograd.scope import Frame
