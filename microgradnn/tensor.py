@@ -240,49 +240,49 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
-        return _ew.Add.apply(self, other)
+        return _add(self, other)
 
     def __radd__(self, other):
-        return _ew.Add.apply(other, self)
+        return _add(other, self)
 
     def __sub__(self, other):
-        return _ew.Sub.apply(self, other)
+        return _sub(self, other)
 
     def __rsub__(self, other):
-        return _ew.Sub.apply(other, self)
+        return _sub(other, self)
 
     def __mul__(self, other):
-        return _ew.Mul.apply(self, other)
+        return _mul(self, other)
 
     def __rmul__(self, other):
-        return _ew.Mul.apply(other, self)
+        return _mul(other, self)
 
     def __truediv__(self, other):
-        return _ew.Div.apply(self, other)
+        return _div(self, other)
 
     def __rtruediv__(self, other):
-        return _ew.Div.apply(other, self)
+        return _div(other, self)
 
     def __pow__(self, other):
-        return _ew.Pow.apply(self, other)
+        return _pow(self, other)
 
     def __rpow__(self, other):
-        return _ew.Pow.apply(other, self)
+        return _pow(other, self)
 
     def __matmul__(self, other):
-        return _linalg.MatMul.apply(self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other):
-        return _linalg.MatMul.apply(other, self)
+        return _matmul(other, self)
 
     def __neg__(self):
-        return _ew.Neg.apply(self)
+        return _ew.Neg._apply1(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _ew.Abs.apply(self)
+        return _ew.Abs._apply1(self)
 
     add, sub, mul, div, pow, matmul = __add__, __sub__, __mul__, __truediv__, __pow__, __matmul__
     neg = __neg__
@@ -315,31 +315,31 @@ class Tensor:
 
     # ------------------------------------------------------------------ elementwise
     def abs(self):
-        return _ew.Abs.apply(self)
+        return _ew.Abs._apply1(self)
 
     def exp(self):
-        return _ew.Exp.apply(self)
+        return _ew.Exp._apply1(self)
 
     def log(self):
-        return _ew.Log.apply(self)
+        return _ew.Log._apply1(self)
 
     def sqrt(self):
-        return _ew.Sqrt.apply(self)
+        return _ew.Sqrt._apply1(self)
 
     def sin(self):
-        return _ew.Sin.apply(self)
+        return _ew.Sin._apply1(self)
 
     def cos(self):
-        return _ew.Cos.apply(self)
+        return _ew.Cos._apply1(self)
 
     def tanh(self):
-        return _ew.Tanh.apply(self)
+        return _ew.Tanh._apply1(self)
 
     def sigmoid(self):
-        return _ew.Sigmoid.apply(self)
+        return _ew.Sigmoid._apply1(self)
 
     def relu(self):
-        return _ew.Relu.apply(self)
+        return _ew.Relu._apply1(self)
 
     def leaky_relu(self, negative_slope: float = 0.01):
         return _ew.LeakyRelu.apply(self, negative_slope=negative_slope)
@@ -524,3 +524,8 @@ from .autograd import grad_mode as _grad_mode  # noqa: E402
 from . import autograd as _autograd  # noqa: E402
 from .ops import elementwise as _ew, linalg as _linalg, reduce as _reduce, shape as _shape  # noqa: E402
 from .ops import functional as _elementwise_fns  # noqa: E402
+
+# Bound once: operators are the hottest calls and skip two attribute lookups this way.
+_add, _sub, _mul, _div, _pow = (_ew.Add._apply2, _ew.Sub._apply2, _ew.Mul._apply2,
+                                _ew.Div._apply2, _ew.Pow._apply2)
+_matmul = _linalg.MatMul._apply2

@@ -37,7 +37,6 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
     deps: dict[Function, int] = {}
     grads: dict[Function, object] = {}
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient]
-    ready: list[Function] = []
 
     for root, seed in zip(roots, seeds):
         fn = root.grad_fn
@@ -60,9 +59,8 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                 else:
                     deps[nxt] = 1
                     stack.append(nxt)
-    for fn in grads:
-        if deps[fn] == 0:
-            ready.append(fn)
+    # ``ready`` holds (node, its complete gradient); partial sums wait in ``grads``.
+    ready: list[tuple] = [(fn, grads.pop(fn)) for fn in list(grads) if deps[fn] == 0]
 
     # inputs that are not leaves: their gradient is the one their node receives
     wanted_nodes = {}
@@ -81,8 +79,7 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
         # The per-node loop is the engine's cost per operation: locals only, the common
         # case (array backward, matching shape and dtype) without extra calls.
         while ready:
-            fn = ready.pop()
-            grad = grads.pop(fn)
+            fn, grad = ready.pop()
             if fn.hooks:
                 grad = _run_hooks(fn.hooks, grad, create_graph)
             fn.grad = grad.data if create_graph else grad
@@ -95,8 +92,6 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                 in_grads = fn.backward(fn, grad)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
-                if len(in_grads) != len(fn.next):
-                    _wrong_count(fn, in_grads)
             else:
                 in_grads = _call_backward(fn, grad, create_graph)
             if not retain_graph and fn.saved:
@@ -107,16 +102,17 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                     continue
                 if isinstance(nxt, Function):
                     like = nxt.value
-                    if g.shape != like.shape or g.dtype != like.dtype:
+                    if g.shape != like.shape or (g.dtype is not like.dtype
+                                                 and g.dtype != like.dtype):
                         g = _conform(g, like, fn)
-                    if nxt in grads:
-                        grads[nxt] = grads[nxt] + g
+                    n = deps[nxt]
+                    if n == 1:  # last contribution: the node is ready (the common case)
+                        if nxt in grads:
+                            g = grads.pop(nxt) + g
+                        ready.append((nxt, g))
                     else:
-                        grads[nxt] = g
-                    n = deps[nxt] - 1
-                    deps[nxt] = n
-                    if n == 0:
-                        ready.append(nxt)
+                        grads[nxt] = grads[nxt] + g if nxt in grads else g
+                        deps[nxt] = n - 1
                 else:
                     _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn))
 

@@ -65,8 +65,8 @@ class Function:
     """
 
     # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
-    __slots__ = ("next", "saved", "value", "grad", "hooks", "scope", "name", "released",
-                 "__weakref__")
+    __slots__ = ("next", "needs_input_grad", "saved", "value", "grad", "hooks", "scope", "name",
+                 "released", "__weakref__")
 
     #: Built-in operations set this: their ``backward`` uses only operators, methods and
     #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
@@ -135,17 +135,21 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any):
         """Run the operation on tensors (and constants) and record it when needed."""
-        # This is the hottest path of the library: one pass over the arguments, no
-        # generator expressions, attributes set only when a node is really recorded.
-        arrays = list(args)
-        nxt = [None] * len(args)
+        # The hottest path of the library: one cheap pass over the arguments; the graph
+        # bookkeeping only when a node is really recorded.
         record = False
-        for i, a in enumerate(args):
+        arrays = []
+        nxt = []
+        for a in args:
             if isinstance(a, Tensor):
-                arrays[i] = a.data
+                arrays.append(a.data)
                 if a._requires_grad:
                     record = True
-                    nxt[i] = a.grad_fn or a
+                    nxt.append(a.grad_fn or a)
+                    continue
+            else:
+                arrays.append(a)
+            nxt.append(None)
         ctx = _object_new(cls)
         ctx.saved = ()
         try:
@@ -153,26 +157,83 @@ class Function:
         except (TypeError, ValueError, IndexError) as e:
             raise _named_error(cls.op_name, e) from e
         if type(out) is not np.ndarray:
-            # NumPy returns scalars for 0-d results; saved references must follow the array.
-            arr = np.asarray(out)
-            if ctx.saved:
-                ctx.saved = tuple(arr if s is out else s for s in ctx.saved)
-            out = arr
-        if not (record and grad_mode.enabled) or out.dtype.kind not in "fc":
+            out = _fix_scalar(ctx, out)
+        if not (record and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        ctx.next = tuple(nxt)
-        ctx.value = out
-        ctx.grad = None
-        ctx.hooks = None
-        ctx.scope = scope.current
-        ctx.name = None
-        ctx.released = False
-        return _make(out, True, ctx)
+        return _record(ctx, out, tuple(nxt))
 
-    @property
-    def needs_input_grad(self) -> tuple[bool, ...]:
-        """For each positional argument of ``apply``: does it need a gradient?"""
-        return tuple(n is not None for n in self.next)
+    # Fast paths with the exact semantics of ``apply`` for one and two tensor arguments:
+    # the operators and elementwise methods go through these, skipping the generic loop.
+    @classmethod
+    def _apply1(cls, x):
+        ctx = _object_new(cls)
+        ctx.saved = ()
+        try:
+            out = cls.forward(ctx, x.data)
+        except (TypeError, ValueError, IndexError) as e:
+            raise _named_error(cls.op_name, e) from e
+        if type(out) is not np.ndarray:
+            out = _fix_scalar(ctx, out)
+        if not (x._requires_grad and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
+            return _make(out, False, None)
+        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1)
+
+    @classmethod
+    def _apply2(cls, a, b):
+        if isinstance(a, Tensor):
+            xa, na = a.data, ((a.grad_fn or a) if a._requires_grad else None)
+        else:
+            xa, na = a, None
+        if isinstance(b, Tensor):
+            xb, nb = b.data, ((b.grad_fn or b) if b._requires_grad else None)
+        else:
+            xb, nb = b, None
+        ctx = _object_new(cls)
+        ctx.saved = ()
+        try:
+            out = cls.forward(ctx, xa, xb)
+        except (TypeError, ValueError, IndexError) as e:
+            raise _named_error(cls.op_name, e) from e
+        if type(out) is not np.ndarray:
+            out = _fix_scalar(ctx, out)
+        if (na is None and nb is None) or not grad_mode.enabled or out.dtype not in _DIFFERENTIABLE:
+            return _make(out, False, None)
+        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)])
+
+
+def _fix_scalar(ctx: Function, out) -> np.ndarray:
+    """NumPy returns scalars for 0-d results; make it an array, and keep saved references
+    pointing at that array so they are still recognised as the output."""
+    arr = np.asarray(out)
+    if ctx.saved:
+        ctx.saved = tuple([arr if s is out else s for s in ctx.saved])
+    return arr
+
+
+def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None = None) -> "Tensor":
+    """Make ``ctx`` a node of the graph and return its output tensor."""
+    ctx.next = nxt
+    ctx.needs_input_grad = tuple([n is not None for n in nxt]) if needs is None else needs
+    ctx.value = out
+    ctx.grad = None
+    ctx.hooks = None
+    ctx.scope = scope.current
+    ctx.name = None
+    ctx.released = False
+    t = _object_new(Tensor)  # _make, inlined: this runs once per recorded operation
+    t.data = out
+    t.grad = None
+    t._requires_grad = True
+    t.grad_fn = ctx
+    t._hooks = None
+    t._name = None
+    return t
+
+
+# needs_input_grad of a two-input node, indexed by (a is constant) * 2 + (b is constant):
+# shared tuples, so recording a binary operation allocates none.
+_NEEDS2 = ((True, True), (True, False), (False, True), (False, False))
+_NEEDS1 = (True,)
 
 
 def _named_error(op_name: str, e: Exception) -> Exception:
@@ -187,5 +248,8 @@ def _named_error(op_name: str, e: Exception) -> Exception:
 
 
 _object_new = object.__new__
+# Only floating-point results carry gradients (a set lookup beats dtype.kind on this path).
+_DIFFERENTIABLE = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble,
+                                         np.complex64, np.complex128)}
 
 from ..tensor import Tensor, _make  # noqa: E402  (circular: Tensor calls Function.apply)
