@@ -286,6 +286,25 @@ def test_embedding_lookup_gradient_and_padding():
     assert nn.Embedding(4, 2, padding_idx=-1).padding_idx == 3
 
 
+@settings(max_examples=8)
+@given(hst.integers(1, 4), hst.integers(1, 3), st.shapes(max_dims=2, max_side=3), hst.data())
+def test_embedding_gradients(num, dim, idx_shape, data):
+    weight = leaf(data.draw(st.arrays((num, dim))))
+    idx = np.random.default_rng(data.draw(hst.integers(0, 99))).integers(0, num, size=idx_shape)
+    # (padding_idx deliberately blocks its row's gradient: checked in closed form above)
+    fn = lambda w: F.embedding(mg.tensor(idx), w)  # noqa: E731
+    assert gradcheck(fn, [weight]) and gradgradcheck(fn, [weight])
+
+
+def test_dropout_gradients_with_a_fixed_mask():
+    def fn(x):
+        mg.manual_seed(0)   # the same mask at every evaluation
+        return F.dropout(x, 0.4)
+
+    x = leaf(np.random.default_rng(0).normal(size=(3, 4)))
+    assert gradcheck(fn, [x]) and gradgradcheck(fn, [x])
+
+
 def test_embedding_init_errors_and_from_pretrained():
     mg.manual_seed(0)
     w = nn.Embedding(2000, 10).weight.data
