@@ -52,8 +52,9 @@ def tanh(input: Tensor) -> Tensor:
     return ops.tanh(_t(input))
 
 
-def relu(input: Tensor) -> Tensor:
-    """max(x, 0); the gradient at 0 is 0 (as PyTorch).
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0 (as PyTorch). ``inplace`` is accepted for
+    PyTorch code and ignored: the result is always a new tensor.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -63,8 +64,8 @@ def relu(input: Tensor) -> Tensor:
     return ops.relu(_t(input))
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope``·x otherwise.
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, ``negative_slope``·x otherwise (``inplace`` is ignored).
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -74,8 +75,9 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return ops.leaky_relu(_t(input), negative_slope)
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, α(eˣ - 1) otherwise; the slope at 0 is α (the left side), as PyTorch.
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, α(eˣ - 1) otherwise; the slope at 0 is α (the left side), as PyTorch
+    (``inplace`` is ignored).
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F

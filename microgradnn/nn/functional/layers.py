@@ -91,10 +91,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight, bias)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
     """Inverted dropout: in training, zero each element with probability ``p`` and scale
     the rest by 1/(1 - p), so the expected value is unchanged; otherwise return ``input``.
-    The mask comes from the library's generator (``mg.manual_seed``).
+    The mask comes from the library's generator (``mg.manual_seed``). ``inplace`` is
+    accepted for PyTorch code and ignored (the result is a new tensor).
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
