@@ -61,7 +61,7 @@ def binary(name, fn, ref, lows=(-3.0, -3.0), highs=(3.0, 3.0), avoid=((), ()),
 
 
 def reduction(name, fn, ref, distinct=False, nonempty=False, min_side=0, min_dims=0,
-              second_order=True):
+              min_reduced=0, second_order=True):
     """fn(x, axis, keepdims) / ref(x, axis, keepdims) with a drawn axis and keepdims."""
     def draw(data):
         shape = data.draw(st.shapes(min_dims=min_dims, max_dims=3, max_side=3, min_side=min_side))
@@ -71,6 +71,8 @@ def reduction(name, fn, ref, distinct=False, nonempty=False, min_side=0, min_dim
         reduced = [shape[a] for a in (range(len(shape)) if axis is None else np.atleast_1d(axis))]
         if nonempty:
             assume(all(n > 0 for n in reduced) and x.size > 0)
+        # std of a single value is 0, where its derivative (of a square root) is infinite
+        assume(int(np.prod(reduced)) >= min_reduced)
         return Case([x], lambda t: fn(t, axis, keepdims), lambda a: ref(a, axis, keepdims))
     return OpSpec(name, draw, second_order)
 
@@ -293,7 +295,7 @@ SPECS = [
               distinct=True, nonempty=True),
     reduction("var", lambda t, ax, k: t.var(ax, k), _np_var, nonempty=True),
     reduction("std", lambda t, ax, k: t.std(ax, k), lambda a, ax, k: np.std(a, ax, keepdims=k),
-              distinct=True, nonempty=True, min_side=2, min_dims=1),
+              distinct=True, nonempty=True, min_side=2, min_dims=1, min_reduced=2),
     reduction("logsumexp", lambda t, ax, k: t.logsumexp(ax, k),
               lambda a, ax, k: _np_logsumexp(a, ax, k)),
     softmax_like("softmax", lambda t, ax: mg.softmax(t, ax), _np_softmax),
