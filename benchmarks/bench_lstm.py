@@ -15,19 +15,38 @@ machine is shared), the ratios, the tracemalloc peak during one step (NumPy-base
 versions only: PyTorch's allocator is invisible to tracemalloc) and the traced memory
 after many steps against after a few (it should stay flat: no graph kept alive).
 
-    python benchmarks/bench_lstm.py            # full run, about a minute
+BLAS and PyTorch run single-threaded by default (``--threads N`` to change): at these
+sizes threads do not pay off, and on a busy machine PyTorch's spinning worker threads
+slow down the NumPy code that runs next in the same process by an order of magnitude.
+
+    python benchmarks/bench_lstm.py            # full run, under a minute
     python benchmarks/bench_lstm.py --quick    # a few seconds
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
+
+def _parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="few steps, one round (smoke test)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for BLAS and PyTorch (default 1)")
+    return ap.parse_args(argv)
+
+
+ARGS = _parse_args() if __name__ == "__main__" else None
+if ARGS is not None:  # before NumPy loads its BLAS, which reads these once
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
@@ -206,6 +225,8 @@ class TorchLSTM:
     def __init__(self, weights: dict, x: np.ndarray, y: np.ndarray) -> None:
         import torch
 
+        if ARGS is not None:
+            torch.set_num_threads(ARGS.threads)
         self.torch = torch
         self.cell = torch.nn.LSTMCell(IN, HIDDEN)
         self.head = torch.nn.Linear(HIDDEN, CLASSES)
@@ -271,9 +292,7 @@ def memory_growth(model, few: int, many: int) -> tuple[int, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="few steps, one round (smoke test)")
-    args = ap.parse_args()
+    args = ARGS
     steps, rounds, warmup = (5, 1, 2) if args.quick else (40, 5, 10)
     few, many = (5, 20) if args.quick else (20, 200)
 
@@ -287,7 +306,7 @@ def main() -> None:
     first = {name: m.step() for name, m in models.items()}
     spread = max(first.values()) - min(first.values())
     print(f"LSTMCell({IN}, {HIDDEN}) x {SEQ} steps, batch {BATCH}, head {HIDDEN}->{CLASSES}, "
-          f"cross-entropy, Adam(lr={LR})")
+          f"cross-entropy, Adam(lr={LR}); {args.threads} thread(s)")
     print(f"microgradnn uses: nn.LSTMCell, {', '.join(models['microgradnn'].uses)}")
     print("first losses: " + ", ".join(f"{n} {v:.6f}" for n, v in first.items())
           + f"  ({'agree' if spread < 1e-4 else 'DISAGREE'})")

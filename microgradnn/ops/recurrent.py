@@ -12,7 +12,13 @@ Written with the general operations, an LSTM step is about twenty nodes; here it
 - ``RecurrentLinear``: z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh in one node instead of seven,
   for the Elman RNN and GRU cells.
 
-MEASURED
+Measured (LSTMCell(16, 64), batch 32, 50 steps, one training step with Adam, as in
+``benchmarks/bench_lstm.py``, single-threaded BLAS): the cell written with general
+operations takes 3.1x as long as with ``LSTMStep``; ``RecurrentLinear`` plus a fused
+elementwise update and two slices per step, 1.3-1.5x; with ``LSTMStep`` the step costs
+about what the hand-written NumPy version does (0.97-1.01x). For the gate products alone
+(per step): x W_ihᵀ + h W_hhᵀ 53 µs, [x, h] [W_ih, W_hh]ᵀ 41 µs, and the transposed
+form used in ``LSTMStep``, W_ih xᵀ + W_hh hᵀ, 30 µs (OpenBLAS is slow on A @ Bᵀ here).
 
 Each backward is written with operators, slices, transposes, ``@`` and a few lifted
 helpers, so it runs on NumPy arrays in a plain backward pass and on Tensors (recorded)
