@@ -28,7 +28,8 @@ def test_erf_matches_math_erf_to_an_ulp_or_two():
     rng = np.random.default_rng(0)
     x = np.concatenate([np.linspace(-7, 7, 20001), rng.uniform(-6, 6, 20000),
                         np.geomspace(1e-300, 1e-3, 200), -np.geomspace(1e-300, 1e-3, 200),
-                        [0.0, 1.5, np.nextafter(1.5, 2), 3.0, np.nextafter(3.0, 4), 6.0, 6.5, 30.0]])
+                        [0.0, 1.5, np.nextafter(1.5, 2), 3.0, np.nextafter(3.0, 4), 6.0, 6.5,
+                         30.0]])
     ref = np.array([math.erf(v) for v in x])
     got = erf_array(x)
     assert got.dtype == np.float64
@@ -191,7 +192,8 @@ def test_linear_values_and_gradients(case):
 
 def test_linear_gradients_closed_form():
     rng = np.random.default_rng(2)
-    x, w, b, g = rng.normal(size=(5, 3)), rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=(5, 2))
+    x, w = rng.normal(size=(5, 3)), rng.normal(size=(2, 3))
+    b, g = rng.normal(size=2), rng.normal(size=(5, 2))
     tx, tw, tb = leaf(x), leaf(w), leaf(b)
     F.linear(tx, tw, tb).backward(g)
     np.testing.assert_allclose(tx.grad.data, g @ w)
@@ -441,8 +443,8 @@ def test_batch_norm_matches_pytorch(shape, momentum):
     theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
     for _ in range(3):
         x = (rng.normal(size=shape) * 2 + 1).astype(np.float32)
-        np.testing.assert_allclose(ours(mg.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
-                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(ours(mg.tensor(x)).data,
+                                   theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k].data, v.numpy(), rtol=1e-5, atol=1e-6)
     ours.eval()
@@ -483,7 +485,8 @@ def test_layer_norm_module_and_errors():
     assert nn.LayerNorm(3, elementwise_affine=False).weight is None
     assert nn.LayerNorm(3, bias=False).bias is None
     assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"
-    with pytest.raises(ValueError, match=r"input shape \(2, 5\) does not end with normalized_shape \(4,\)"):
+    with pytest.raises(ValueError,
+                       match=r"input shape \(2, 5\) does not end with normalized_shape \(4,\)"):
         nn.LayerNorm(4)(mg.zeros((2, 5)))
     with pytest.raises(TypeError, match="normalized_shape"):
         nn.LayerNorm("a")

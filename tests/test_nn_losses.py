@@ -120,7 +120,8 @@ SHAPES = st.shapes(min_dims=1, max_dims=3, max_side=3)
 
 def _pair(data, low=-3.0, high=3.0):
     shape = data.draw(SHAPES)
-    return data.draw(st.arrays(shape, low=low, high=high)), data.draw(st.arrays(shape, low=low, high=high))
+    arrays = st.arrays(shape, low=low, high=high)
+    return data.draw(arrays), data.draw(arrays)
 
 
 def draw_mse(data, red):
@@ -355,7 +356,8 @@ def test_loss_errors_name_the_problem():
     assert str(info.value) == "cross_entropy: target class 12 out of range for 10 classes"
     with pytest.raises(IndexError, match="target class -1 out of range"):
         F.nll_loss(x, mg.tensor([0, -1]))
-    with pytest.raises(ValueError, match=r"target shape \(3,\) does not match input shape \(2, 10\)"):
+    with pytest.raises(ValueError,
+                       match=r"target shape \(3,\) does not match input shape \(2, 10\)"):
         F.cross_entropy(x, mg.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match="class probabilities need the input's shape"):
         F.cross_entropy(x, mg.tensor([1.0, 2.0]))
@@ -392,7 +394,8 @@ def test_loss_modules_call_their_functions():
         (nn.MSELoss(reduction="sum"), F.mse_loss(x, y, reduction="sum")),
         (nn.L1Loss(), F.l1_loss(x, y)),
         (nn.HuberLoss("none", 0.5), F.huber_loss(x, y, "none", 0.5)),
-        (nn.CrossEntropyLoss(w, label_smoothing=0.1), F.cross_entropy(x, t, w, label_smoothing=0.1)),
+        (nn.CrossEntropyLoss(w, label_smoothing=0.1),
+         F.cross_entropy(x, t, w, label_smoothing=0.1)),
         (nn.NLLLoss(w), F.nll_loss(x, t, w)),
         (nn.MultiMarginLoss(2, 0.5, w), F.multi_margin_loss(x, t, 2, 0.5, w)),
     ]
@@ -414,76 +417,75 @@ def test_loss_modules_call_their_functions():
 
 
 # ---------------------------------------------------------------- PyTorch parity
-def _torch_cases(torch):
-    TF = torch.nn.functional
+def _parity_cases():
+    """(name, arrays, call): ``call(F, T, *inputs)`` is written once and run with our
+    functional module and mg.tensor, then with torch.nn.functional and torch.tensor:
+    the same keyword call must work in both libraries."""
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(5, 4))
-    y = rng.normal(size=(5, 4))
+    x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     p = 1 / (1 + np.exp(-x))
     yb = (rng.uniform(size=(5, 4)) > 0.5).astype(float)
-    w4 = rng.uniform(0.5, 2, size=4)
+    w = rng.uniform(0.5, 2, size=4)
     t = rng.integers(0, 4, size=5)
     ti = t.copy()
     ti[2] = -100
-    x4 = rng.normal(size=(2, 4, 3, 2))
-    t4 = rng.integers(0, 4, size=(2, 3, 2))
+    x4, t4 = rng.normal(size=(2, 4, 3, 2)), rng.integers(0, 4, size=(2, 3, 2))
     t4[0, 1, 1] = 7
     q = np.exp(y) / np.exp(y).sum(1, keepdims=True)
-    T = torch.tensor
+    sign = np.sign(y)
     cases = []
-    for red in REDUCTIONS:
+    for r in REDUCTIONS:
         cases += [
-            (f"mse {red}", [x, y], lambda a, b, r=red: F.mse_loss(a, b, reduction=r),
-             lambda a, b, r=red: TF.mse_loss(a, b, reduction=r)),
-            (f"huber {red}", [3 * x, y], lambda a, b, r=red: F.huber_loss(a, b, r, 0.7),
-             lambda a, b, r=red: TF.huber_loss(a, b, r, 0.7)),
-            (f"bce {red}", [p], lambda a, r=red: F.binary_cross_entropy(a, mg.tensor(yb), mg.tensor(w4), reduction=r),
-             lambda a, r=red: TF.binary_cross_entropy(a, T(yb), T(w4), reduction=r)),
-            (f"bce_logits {red}", [5 * x, p],
-             lambda a, b, r=red: F.binary_cross_entropy_with_logits(a, b, mg.tensor(w4), reduction=r, pos_weight=mg.tensor(w4)),
-             lambda a, b, r=red: TF.binary_cross_entropy_with_logits(a, b, T(w4), reduction=r, pos_weight=T(w4))),
-            (f"hinge {red}", [x], lambda a, r=red: F.hinge_embedding_loss(a, mg.tensor(np.sign(y)), 0.8, reduction=r),
-             lambda a, r=red: TF.hinge_embedding_loss(a, T(np.sign(y)), 0.8, reduction=r)),
-            (f"nll {red}", [x], lambda a, r=red: F.nll_loss(a, mg.tensor(ti), mg.tensor(w4), reduction=r),
-             lambda a, r=red: TF.nll_loss(a, T(ti), T(w4), reduction=r)),
+            (f"mse {r}", [x, y], lambda F, T, a, b, r=r: F.mse_loss(a, b, reduction=r)),
+            (f"huber {r}", [3 * x, y],
+             lambda F, T, a, b, r=r: F.huber_loss(a, b, reduction=r, delta=0.7)),
+            (f"bce {r}", [p],
+             lambda F, T, a, r=r: F.binary_cross_entropy(a, T(yb), T(w), reduction=r)),
+            (f"bce_logits {r}", [5 * x, p],
+             lambda F, T, a, b, r=r: F.binary_cross_entropy_with_logits(
+                 a, b, T(w), reduction=r, pos_weight=T(w))),
+            (f"hinge {r}", [x],
+             lambda F, T, a, r=r: F.hinge_embedding_loss(a, T(sign), 0.8, reduction=r)),
+            (f"nll {r}", [x], lambda F, T, a, r=r: F.nll_loss(a, T(ti), T(w), reduction=r)),
         ]
         for pp in (1, 2):
-            cases.append((f"multi_margin p={pp} {red}", [x],
-                          lambda a, r=red, pp=pp: F.multi_margin_loss(a, mg.tensor(t), pp, 0.9, mg.tensor(w4), reduction=r),
-                          lambda a, r=red, pp=pp: TF.multi_margin_loss(a, T(t), pp, 0.9, T(w4), reduction=r)))
+            cases.append((f"multi_margin p={pp} {r}", [x],
+                          lambda F, T, a, r=r, pp=pp: F.multi_margin_loss(
+                              a, T(t), pp, 0.9, T(w), reduction=r)))
         for ls in (0.0, 0.2):
-            for wt in (None, w4):
-                kw = lambda mod, wt=wt: None if wt is None else mod.tensor(wt)  # noqa: E731
+            for use_w in (False, True):
+                opts = dict(reduction=r, label_smoothing=ls)
+                wt = (lambda T: T(w)) if use_w else (lambda T: None)
+                tag = f"ls={ls} w={use_w} {r}"
                 cases += [
-                    (f"ce idx ls={ls} w={wt is not None} {red}", [x],
-                     lambda a, r=red, ls=ls, kw=kw: F.cross_entropy(a, mg.tensor(ti), kw(mg), reduction=r, label_smoothing=ls),
-                     lambda a, r=red, ls=ls, kw=kw: TF.cross_entropy(a, T(ti), kw(torch), reduction=r, label_smoothing=ls)),
-                    (f"ce 4d ls={ls} w={wt is not None} {red}", [x4],
-                     lambda a, r=red, ls=ls, kw=kw: F.cross_entropy(a, mg.tensor(t4), kw(mg), ignore_index=7, reduction=r, label_smoothing=ls),
-                     lambda a, r=red, ls=ls, kw=kw: TF.cross_entropy(a, T(t4), kw(torch), ignore_index=7, reduction=r, label_smoothing=ls)),
-                    (f"ce probs ls={ls} w={wt is not None} {red}", [x, q],
-                     lambda a, b, r=red, ls=ls, kw=kw: F.cross_entropy(a, b, kw(mg), reduction=r, label_smoothing=ls),
-                     lambda a, b, r=red, ls=ls, kw=kw: TF.cross_entropy(a, b, kw(torch), reduction=r, label_smoothing=ls)),
-                    (f"ce unbatched ls={ls} w={wt is not None} {red}", [x[0]],
-                     lambda a, r=red, ls=ls, kw=kw: F.cross_entropy(a, mg.tensor(t[0]), kw(mg), reduction=r, label_smoothing=ls),
-                     lambda a, r=red, ls=ls, kw=kw: TF.cross_entropy(a, T(t[0]), kw(torch), reduction=r, label_smoothing=ls)),
+                    (f"ce indices {tag}", [x],
+                     lambda F, T, a, o=opts, wt=wt: F.cross_entropy(a, T(ti), wt(T), **o)),
+                    (f"ce 4-d {tag}", [x4],
+                     lambda F, T, a, o=opts, wt=wt: F.cross_entropy(
+                         a, T(t4), wt(T), ignore_index=7, **o)),
+                    (f"ce probabilities {tag}", [x, q],
+                     lambda F, T, a, b, o=opts, wt=wt: F.cross_entropy(a, b, wt(T), **o)),
+                    (f"ce unbatched {tag}", [x[0]],
+                     lambda F, T, a, o=opts, wt=wt: F.cross_entropy(a, T(t[0]), wt(T), **o)),
                 ]
     return cases
 
 
 def test_losses_and_their_gradients_match_pytorch():
     torch = pytest.importorskip("torch")
-    for name, arrays, ours, theirs in _torch_cases(torch):
+    for name, arrays, call in _parity_cases():
         ms = [leaf(a) for a in arrays]
         ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-        y, ty = ours(*ms), theirs(*ts)
+        y, ty = call(F, mg.tensor, *ms), call(torch.nn.functional, torch.tensor, *ts)
         assert y.shape == tuple(ty.shape), name
         seed = np.arange(1.0, y.size + 1).reshape(y.shape)
         y.backward(seed)
         ty.backward(torch.tensor(seed))
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
         for m, t in zip(ms, ts):
-            np.testing.assert_allclose(m.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(m.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                       err_msg=name)
 
 
 def test_loss_module_state_dicts_match_pytorch():

@@ -348,12 +348,14 @@ def test_names_and_state_dict_match_pytorch_and_weights_move_across():
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     ours_sd, theirs_sd = ours.state_dict(), theirs.state_dict()
     assert list(ours_sd) == list(theirs_sd)
-    assert {k: v.shape for k, v in ours_sd.items()} == {k: tuple(v.shape) for k, v in theirs_sd.items()}
+    assert {k: v.shape for k, v in ours_sd.items()} == \
+        {k: tuple(v.shape) for k, v in theirs_sd.items()}
     # ours -> torch after a training-mode step, then compare in eval mode
     mg.manual_seed(3)
     x = mg.randn(6, 3)
     ours(x)
-    theirs.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(np.array(v.data))
+                            for k, v in ours.state_dict().items()})
     ours.eval()
     theirs.eval()
     np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x.data)).detach().numpy(),

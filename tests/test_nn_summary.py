@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as hst
 
-import microgradnn as mg
 from microgradnn import nn
 
 

@@ -4,7 +4,8 @@ NumPy has no ``erf`` and SciPy is not a dependency, so ``erf`` is evaluated here
 polynomial approximations, each accurate to about one unit in the last place of float64:
 
 * ``|x| ≤ 1.5``:       erf(x) = x · G(x²), with G(u) = erf(√u)/√u, smooth and even;
-* ``1.5 < |x| ≤ 3``:    erf(x) = 1 - e^(-x²)/x · S(1/x), with S(s) = x·e^(x²)·erfc(x), s = 1/x,
+* ``1.5 < |x| ≤ 3``:    erf(x) = 1 - e^(-x²)/x · S(1/x), with S(s) = x·e^(x²)·erfc(x),
+  s = 1/x;
 * ``3 < |x| ≤ 6``:      the same with a second polynomial for S;
 * ``|x| > 6``:          erf(x) = ±1 (erfc(6) ≈ 2e-17 is below half an ulp of 1).
 
