@@ -305,8 +305,8 @@ class _RNNBase(Module):
 
 
 class RNN(_RNNBase):
-    """Stacked Elman RNN layers over a sequence: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ
-    + b_hh) (or ReLU), each layer's outputs the next layer's inputs.
+    """Stacked Elman RNN layers over a sequence, each layer's outputs the next layer's
+    inputs: h(t) = tanh(x(t) W_ihᵀ + b_ih + h(t-1) W_hhᵀ + b_hh) (or ReLU).
 
     Input (seq, batch, input_size), (batch, seq, input_size) with ``batch_first``, or
     unbatched (seq, input_size); ``hx`` (num_layers, batch, hidden_size) or None (zeros).
