@@ -35,11 +35,11 @@ from ._util import data
 
 
 class RecurrentLinear(Function):
-    """z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh (each of h, W_hh and the biases may be None).
+    """z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh;  ∂L/∂x = g W_ih, ∂L/∂h = g W_hh,
+    ∂L/∂W_ih = gᵀ x, ∂L/∂W_hh = gᵀ h, ∂L/∂b_ih = ∂L/∂b_hh = Σ_batch g  (g = ∂L/∂z).
 
-    Shapes: x (B, in), h (B, H), W_ih (G, in), W_hh (G, H), biases (G,) -> z (B, G).
-    With g = ∂L/∂z:  ∂L/∂x = g W_ih,  ∂L/∂h = g W_hh,  ∂L/∂W_ih = gᵀ x,  ∂L/∂W_hh = gᵀ h,
-    ∂L/∂b_ih = ∂L/∂b_hh = Σ_batch g.
+    Shapes: x (B, in), h (B, H), W_ih (G, in), W_hh (G, H), biases (G,) -> z (B, G); each
+    of h, W_hh and the biases may be None (left out of the sum).
     """
 
     __slots__ = ()
@@ -109,7 +109,11 @@ def _contiguous(x):
 
 
 class LSTMStep(Function):
-    """One LSTM step from the input x (B, in), the packed state s = [h, c] (B, 2H) and the
+    """[h', c'] = [o·tanh c', f·c + i·g], [i, f, g, o] = [σ, σ, tanh, σ](z),
+    z = x W_ihᵀ + h W_hhᵀ + b;  ∂L/∂c = b̃·f, ∂L/∂h = δ W_hh, ∂L/∂W_hh = δᵀ h, ...
+    (b̃ = ∂L/∂c' + ∂L/∂h'·o·(1 - tanh² c'), δ = ∂L/∂z).
+
+    One LSTM step from the input x (B, in), the packed state s = [h, c] (B, 2H) and the
     parameters W_ih (4H, in), W_hh (4H, H), b_ih, b_hh (4H,) (biases may be None), to the
     packed new state [h', c'] (B, 2H):
 
@@ -117,9 +121,9 @@ class LSTMStep(Function):
         i, f, o = σ(z_i), σ(z_f), σ(z_o);  g = tanh z_g;  c' = f·c + i·g;  h' = o·tanh c'
 
     With a = ∂L/∂h', b = ∂L/∂c' and  b̃ = b + a·o·(1 - tanh² c'):
-    ∂L/∂z = [b̃·g·i(1-i), b̃·c·f(1-f), b̃·i·(1-g²), a·tanh c'·o(1-o)];  ∂L/∂c = b̃·f;
-    ∂L/∂h = (∂L/∂z) W_hh;  ∂L/∂x = (∂L/∂z) W_ih;  ∂L/∂W_ih = (∂L/∂z)ᵀ x;
-    ∂L/∂W_hh = (∂L/∂z)ᵀ h;  ∂L/∂b_ih = ∂L/∂b_hh = Σ_batch ∂L/∂z.
+    δ = ∂L/∂z = [b̃·g·i(1-i), b̃·c·f(1-f), b̃·i·(1-g²), a·tanh c'·o(1-o)];  ∂L/∂c = b̃·f;
+    ∂L/∂h = δ W_hh;  ∂L/∂x = δ W_ih;  ∂L/∂W_ih = δᵀ x;  ∂L/∂W_hh = δᵀ h;
+    ∂L/∂b_ih = ∂L/∂b_hh = Σ_batch δ.
 
     Everything is computed transposed (features × batch, suffix T): the products are then
     W @ (C-order matrix), which OpenBLAS runs about twice as fast as x @ Wᵀ at these sizes,
@@ -196,9 +200,11 @@ def _lstm_gates(x, hT, cT, w_ih, w_hh, b_ih, b_hh):
 
 
 class StateHalf(Function):
-    """y = s[:, :H] (``which`` = 0, the h) or s[:, H:] (``which`` = 1, the c) of a packed
-    LSTM state s = [h, c] (B, 2H), as (B, H), or (H,) when ``unbatched`` (then B = 1);
-    ∂L/∂s = ∂L/∂y in that half, 0 in the other.
+    """y = s[:, :H] (h, ``which`` = 0) or s[:, H:] (c, ``which`` = 1);  ∂L/∂s = ∂L/∂y in
+    that half, 0 in the other.
+
+    s = [h, c] (B, 2H) is a packed LSTM state; y is (B, H), or (H,) when ``unbatched``
+    (then B = 1).
 
     The node remembers the packed tensor (``source``), so a later step given this h and c
     back can take the packed state itself as its input: the two slices then drop out of
