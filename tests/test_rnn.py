@@ -399,6 +399,8 @@ def test_errors_name_the_operation_and_shapes():
         cell(mg.zeros((4, 16)), (mg.zeros((4, 64)), mg.zeros((4, 32))))
     with pytest.raises(ValueError, match=r"gru_cell: hx must be \(5,\).*got \(1, 5\)"):
         nn.GRUCell(3, 5)(mg.zeros(3), mg.zeros((1, 5)))
+    with pytest.raises(TypeError, match="lstm_cell: input must be a floating-point tensor"):
+        cell(mg.zeros((4, 16), dtype=mg.int64))
     with pytest.raises(TypeError, match="lstm_cell: hx must be a pair"):
         cell(mg.zeros((4, 16)), mg.zeros((4, 64)))
     with pytest.raises(ValueError, match=r"LSTM: input must be \(batch, seq, 3\)"):

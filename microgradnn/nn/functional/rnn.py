@@ -25,6 +25,9 @@ def _check(op: str, input, hx_list, w_ih, w_hh, b_ih, b_hh, gates: int):
             or w_ih.shape[0] != gates * w_hh.shape[1]:
         raise ValueError(f"{op}: weights must be ({gates}·hidden, input_size) and "
                          f"({gates}·hidden, hidden), got w_ih {w_ih.shape} and w_hh {w_hh.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating-point tensor, got dtype {input.dtype} "
+                        "(token ids go through an nn.Embedding first)")
     hidden, in_features = w_hh.shape[1], w_ih.shape[1]
     for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
         if b is not None and b.shape != (gates * hidden,):
