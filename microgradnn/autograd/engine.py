@@ -114,7 +114,10 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                         grads[nxt] = grads[nxt] + g if nxt in grads else g
                         deps[nxt] = n - 1
                 else:
-                    _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn))
+                    # A built-in's array backward makes fresh arrays (or passes its own
+                    # gradient on); anything else may hand back memory someone else holds.
+                    _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn),
+                              fn.array_backward and not create_graph)
 
         if inputs is not None:
             for i, t in enumerate(inputs):
@@ -137,10 +140,12 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                     out.append(g if isinstance(g, Tensor) else _make(np.asarray(g), False, None))
             return tuple(out)
 
-        for leaf, g in leaf_grads.values():
+        delivered: set[int] = set()
+        for leaf, g, owned in leaf_grads.values():
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
-            _accumulate(leaf, g, create_graph)
+                owned = False
+            _accumulate(leaf, g, create_graph, owned, delivered)
         return None
     finally:
         grad_mode.enabled = prev_mode
@@ -185,25 +190,36 @@ def _conform(g, like: np.ndarray, fn: Function):
     return g
 
 
-def _add_leaf(leaf_grads: dict, leaf, g) -> None:
+def _add_leaf(leaf_grads: dict, leaf, g, owned: bool = True) -> None:
+    """Collect a contribution to a leaf's gradient; a sum is a fresh array (owned)."""
     entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g]
+        leaf_grads[id(leaf)] = [leaf, g, owned]
     else:
         entry[1] = entry[1] + g
+        entry[2] = True
 
 
-def _accumulate(leaf, g, create_graph: bool) -> None:
-    """Add ``g`` to ``leaf.grad``, never sharing memory with anything else."""
+def _accumulate(leaf, g, create_graph: bool, owned: bool, delivered: set) -> None:
+    """Add ``g`` to ``leaf.grad``; a new ``.grad`` never shares memory with anything else.
+
+    Copying every gradient would cost a parameter-sized allocation per leaf and step, so
+    an array is adopted as it is when nothing else can hold it: it owns its memory (not
+    a view such as a broadcast), came from a built-in backward, and was not already
+    handed to another leaf in this pass (``a + b`` gives both the same array).
+    """
     if create_graph:
         g = g if isinstance(g, Tensor) else _make(np.asarray(g), False, None)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    if leaf.grad is None:
-        # Copy: the engine may hand one array to several inputs (x + x, a broadcast view).
-        leaf.grad = _make(np.array(g, dtype=leaf.data.dtype, copy=True), False, None)
-    else:
+    if leaf.grad is not None:
         leaf.grad = _make(np.asarray(leaf.grad.data + g), False, None)
+        return
+    if not (owned and type(g) is np.ndarray and g.base is None and g.flags.writeable
+            and id(g) not in delivered and g.dtype == leaf.data.dtype):
+        g = np.array(g, dtype=leaf.data.dtype, copy=True)
+    delivered.add(id(g))
+    leaf.grad = _make(g, False, None)
 
 
 def _run_hooks(hooks: list, grad, create_graph: bool):

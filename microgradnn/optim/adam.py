@@ -93,11 +93,13 @@ class Adam(Optimizer):
                     np.maximum(vmax, v, out=vmax)
                     v = vmax
                 step_size = lr / (1 - beta1 ** t)
-                denom = np.sqrt(v)
-                denom /= math.sqrt(1 - beta2 ** t)
-                denom += eps
-                np.multiply(m, -step_size, out=tmp)
-                tmp /= denom
+                # One scratch array for the whole update keeps the step's peak memory at
+                # one parameter-sized temporary: tmp becomes the denominator, then the step.
+                np.sqrt(v, out=tmp)
+                tmp /= math.sqrt(1 - beta2 ** t)
+                tmp += eps
+                np.divide(m, tmp, out=tmp)
+                tmp *= -step_size
                 x += tmp
         return loss
 
