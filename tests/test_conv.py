@@ -16,6 +16,7 @@ from hypothesis import strategies as hst
 import microgradnn as mg
 from microgradnn import nn
 from microgradnn.nn import functional as F
+from microgradnn.ops.conv import ConvNd
 from microgradnn.testing import gradcheck, gradgradcheck
 from microgradnn.testing import strategies as st
 
@@ -163,6 +164,24 @@ def test_conv_gradgradcheck(nsp, data):
     x, w, b, stride, padding, dilation = data.draw(conv_cases(nsp, max_side=4, max_channels=2))
     assert gradgradcheck(lambda x, w, b: CONV[nsp](x, w, b, stride, padding, dilation),
                          [x, w, b])
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@settings(max_examples=5)
+@given(data=hst.data())
+def test_both_column_layouts_agree_to_second_order(flat, data):
+    """Stride-1 convolutions may use the flat (whole-row) layout or the strided one; both
+    must give the same values and derivatives of every order."""
+    x, w, b, _, padding, dilation = data.draw(conv_cases(2, max_side=4, max_channels=2))
+    pairs = tuple((p, p) for p in padding)
+
+    def f(x, w, b):
+        return ConvNd.apply(x, w, b, stride=(1, 1), padding=pairs, dilation=dilation, flat=flat)
+
+    ref = conv_reference(x.data, w.data, b.data, (1, 1), pairs, dilation)
+    np.testing.assert_allclose(f(x, w, b).data, ref, atol=1e-10)
+    assert gradcheck(f, [x, w, b])
+    assert gradgradcheck(f, [x, w, b])
 
 
 def test_gradient_penalty_through_a_conv():

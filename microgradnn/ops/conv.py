@@ -1,26 +1,28 @@
-"""Sliding windows: im2col (``Unfold``), its adjoint col2im (``Fold``) and max pooling.
+"""Sliding windows: im2col (``Unfold``), its adjoint col2im (``Fold``), the fused
+convolution node ``ConvNd`` and ``MaxPool``.
 
-Convolution and average pooling are composites: ``Unfold`` copies every window of the
-(padded) input into a "columns" array of shape ``(N, *kernel, C, *out)``; a convolution is
-then one matrix product with the weights, an average pool one sum over the kernel axes.
+``Unfold`` copies every window of the (padded) input into a "columns" array of shape
+``(N, *kernel, C, *out)``; a convolution is then one matrix product with the weights, an
+average pool one sum over the kernel axes. ``Unfold`` and ``Fold`` are linear and each
+is the other's adjoint: the backward of ``Unfold`` is ``Fold`` (add every window back
+onto the pixels it came from) and the backward of ``Fold`` is ``Unfold``. Both backward
+passes are written with ``lift``, so with ``create_graph=True`` they record the other
+primitive and every derivative order is available. ``UnfoldFlat``/``FoldFlat`` are the
+same pair for stride 1 in a faster layout (see below). ``ConvNd`` fuses unfold, matrix
+product and bias into one node for speed; its backward is written with the pairs above.
 
 Why the kernel axes come before the channels (PyTorch's ``F.unfold`` puts them after):
 then ``cols[:, offset]`` is one contiguous block of C·L numbers per sample, so copying a
 window offset in, or adding it back, is a fast NumPy loop; with the channels first those
-loops run over rows of only L_out numbers and cost 3-4 times more (measured on the MNIST
-CNN of benchmarks/bench_cnn.py). The weight is permuted to match (a tiny copy).
+loops run over rows of only L_out numbers and cost about 3 times more (measured on the
+MNIST CNN of benchmarks/bench_cnn.py). The weight is permuted to match (a tiny copy).
 
-``Unfold`` and ``Fold`` are linear and each is the other's adjoint: the backward of
-``Unfold`` is ``Fold`` (add every window back onto the pixels it came from) and the
-backward of ``Fold`` is ``Unfold``. Both backward passes are written with ``lift``, so
-with ``create_graph=True`` they record the other primitive and every derivative order is
-available. Work is NumPy calls over whole arrays; the only Python loops run over the
-kernel's offsets (9 iterations for a 3×3 kernel), never over pixels.
-
-Spatial arguments are tuples with one entry per spatial axis (1 for ``conv1d``, 2 for
-``conv2d``; the code does not care how many): ``kernel``, ``stride``, ``dilation`` of
-ints and ``padding`` of ``(before, after)`` pairs (asymmetric padding serves
-``padding='same'`` with even kernels and ``ceil_mode`` pooling).
+Work is NumPy calls over whole arrays; the only Python loops run over the kernel's
+offsets (9 iterations for a 3×3 kernel), never over pixels. Spatial arguments are tuples
+with one entry per spatial axis (1 for ``conv1d``, 2 for ``conv2d``; the code does not
+care how many): ``kernel``, ``stride``, ``dilation`` of ints and ``padding`` of
+``(before, after)`` pairs (asymmetric padding serves ``padding='same'`` with even
+kernels and ``ceil_mode`` pooling).
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
+from ..tensor import Tensor
 from ._util import Shape, lift
+from .shape import index_add
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -160,6 +164,198 @@ class Fold(Function):
         return unfold_windows(grad, ctx.kernel, ctx.stride, ctx.padding, ctx.dilation)
 
 
+# ---------------------------------------------------------------- stride-1 "flat" windows
+# For stride 1 there is a faster im2col. Flatten the padded image to one axis per sample
+# and channel: the window offset k then reads ONE contiguous run of it, starting at
+# shift(k) = Σ k_i·d_i·(flat stride of axis i). Reading whole rows of the padded width R
+# (not just the L_out valid columns) gives "wide" columns of length Ho·R: every copy in
+# and every add back is a plain contiguous block, faster than the strided slices of
+# Unfold/Fold (on the MNIST CNN of benchmarks/bench_cnn.py the columns of the second conv
+# fold back 2.4x faster, 0.94 -> 0.40 ms, and unfold 1.3x). The R - W_out extra columns per row hold values that
+# straddle two rows; the convolution computes them too and crops them off its output, so
+# their gradient is zero. ``ConvNd`` uses this layout when it wastes at most half.
+def flat_layout(size: Shape, kernel: Shape, padding: Pairs, dilation: Shape):
+    """(padded size, valid output size, wide length L, flat strides, slack): the columns
+    of a stride-1 window read x_flat[shift : shift + L]; ``slack`` zeros after the image
+    keep the last offset's run inside the buffer."""
+    padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, padding))
+    out = tuple(p - d * (k - 1) for p, k, d in zip(padded, kernel, dilation))
+    flat_strides = tuple(math.prod(padded[i + 1:]) for i in range(len(padded)))
+    length = out[0] * flat_strides[0]
+    last = sum((k - 1) * d * fs for k, d, fs in zip(kernel, dilation, flat_strides))
+    slack = max(0, last + length - math.prod(padded))
+    return padded, out, length, flat_strides, slack
+
+
+def _shifts(kernel, dilation, flat_strides):
+    for offset in _offsets(kernel):
+        yield offset, sum(o * d * fs for o, d, fs in zip(offset, dilation, flat_strides))
+
+
+def _unfold_flat_array(x, kernel, padding, dilation):
+    n, c = x.shape[:2]
+    padded, out, length, fs, slack = flat_layout(x.shape[2:], kernel, padding, dilation)
+    total = math.prod(padded)
+    if slack == 0 and padded == x.shape[2:]:
+        buf = x.reshape(n, c, total)
+    else:
+        buf = np.zeros((n, c, total + slack), dtype=x.dtype)
+        inner = tuple(slice(lo, lo + m) for (lo, _), m in zip(padding, x.shape[2:]))
+        buf[:, :, :total].reshape((n, c) + padded)[(slice(None), slice(None)) + inner] = x
+    cols = np.empty((n,) + tuple(kernel) + (c, length), dtype=x.dtype)
+    for offset, shift in _shifts(kernel, dilation, fs):
+        cols[(slice(None),) + offset] = buf[:, :, shift:shift + length]
+    return cols
+
+
+def _fold_flat_array(cols, size, kernel, padding, dilation):
+    nsp = len(kernel)
+    n, c = cols.shape[0], cols.shape[1 + nsp]
+    padded, out, length, fs, slack = flat_layout(size, kernel, padding, dilation)
+    total = math.prod(padded)
+    buf = np.zeros((n, c, total + slack), dtype=cols.dtype)
+    for offset, shift in _shifts(kernel, dilation, fs):
+        buf[:, :, shift:shift + length] += cols[(slice(None),) + offset]
+    return _crop(buf[:, :, :total].reshape((n, c) + padded), size, padding)
+
+
+def _unfold_flat_tensor(x, kernel, padding, dilation):
+    return UnfoldFlat.apply(x, kernel=kernel, padding=padding, dilation=dilation)
+
+
+def _fold_flat_tensor(cols, size, kernel, padding, dilation):
+    return FoldFlat.apply(cols, size=size, kernel=kernel, padding=padding, dilation=dilation)
+
+
+unfold_flat = lift(_unfold_flat_array, _unfold_flat_tensor)
+fold_flat = lift(_fold_flat_array, _fold_flat_tensor)
+
+
+class UnfoldFlat(Function):
+    """cols[n, k, c, l] = x_padded_flat[n, c, shift(k) + l]  (stride-1 im2col over whole
+    padded rows; linear);  ∂L/∂x = FoldFlat(g)."""
+
+    __slots__ = ("size", "kernel", "padding", "dilation")
+    array_backward = True
+    op_name = "unfold"
+
+    @staticmethod
+    def forward(ctx, x, kernel, padding, dilation):
+        ctx.size, ctx.kernel, ctx.padding, ctx.dilation = x.shape[2:], kernel, padding, dilation
+        return _unfold_flat_array(x, kernel, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return fold_flat(grad, ctx.size, ctx.kernel, ctx.padding, ctx.dilation)
+
+
+class FoldFlat(Function):
+    """x_padded_flat[n, c, i] = Σ_k cols[n, k, c, i - shift(k)], then the padding is cut
+    off (adjoint of UnfoldFlat; linear);  ∂L/∂cols = UnfoldFlat(g)."""
+
+    __slots__ = ("kernel", "padding", "dilation")
+    array_backward = True
+    op_name = "fold"
+
+    @staticmethod
+    def forward(ctx, cols, size, kernel, padding, dilation):
+        ctx.kernel, ctx.padding, ctx.dilation = kernel, padding, dilation
+        return _fold_flat_array(cols, size, kernel, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unfold_flat(grad, ctx.kernel, ctx.padding, ctx.dilation)
+
+
+# ---------------------------------------------------------------- convolution
+class ConvNd(Function):
+    """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, c, p·stride + k·dilation] + b[o];
+    ∂L/∂w = Σ_{n,p} g[n, o, p]·cols[n, k, c, p], ∂L/∂b = Σ_{n,p} g, ∂L/∂x = Fold(wᵀ g).
+
+    One node for im2col + matrix product + bias (+ crop of the flat layout's extra
+    columns). It computes what Unfold → reshape → matmul → add → crop would, fused: on
+    the MNIST CNN of benchmarks/bench_cnn.py a training step took 7.3 ms of CPU time with
+    that composite and 4.6 ms with this node (best of 6 rounds of 25 steps), mostly because
+    the bias add and the crop become one pass into a contiguous output (elementwise work
+    on the strided cropped view was slow) and the crop's scatter-back disappears. The backward is
+    written with operations that arrays and Tensors share (matmul, reshape, transpose,
+    sum, and the lifted fold/unfold/index_add), so ``create_graph=True`` records it and
+    higher derivatives come out of Unfold/Fold as before.
+    """
+
+    __slots__ = ("stride", "padding", "dilation", "flat", "size")
+    array_backward = True
+    op_name = "conv"
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, flat):
+        nsp = len(stride)
+        n, c = x.shape[:2]
+        o, kernel = w.shape[0], w.shape[2:]
+        kc = math.prod(kernel) * c
+        w_rows = w.transpose((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape(o, kc)
+        if flat:
+            cols = _unfold_flat_array(x, kernel, padding, dilation)
+            padded, out, length, _, _ = flat_layout(x.shape[2:], kernel, padding, dilation)
+            y = (w_rows @ cols.reshape(n, kc, length)).reshape((n, o, out[0]) + padded[1:])
+            y = y[_valid(out)]
+        else:
+            cols = _unfold_array(x, kernel, stride, padding, dilation)
+            out = cols.shape[2 + nsp:]
+            y = (w_rows @ cols.reshape(n, kc, math.prod(out))).reshape((n, o) + out)
+        if b is None:
+            result = np.ascontiguousarray(y)
+        else:
+            # bias added while copying the (possibly cropped) product to a fresh array
+            result = np.empty(y.shape, dtype=np.result_type(y, b))
+            np.add(y, b.reshape((o,) + (1,) * nsp), out=result)
+        ctx.stride, ctx.padding, ctx.dilation, ctx.flat = stride, padding, dilation, flat
+        ctx.size = x.shape[2:]
+        ctx.save_for_backward(x, w, cols)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w, cols = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        nsp = len(ctx.stride)
+        n, c = x.shape[:2]
+        o, kernel = w.shape[0], w.shape[2:]
+        if ctx.flat:
+            padded, out, length, _, _ = flat_layout(ctx.size, kernel, ctx.padding, ctx.dilation)
+            # the extra columns of the flat layout get zero gradient
+            g = index_add(grad, _valid(out), (n, o, out[0]) + padded[1:]).reshape((n, o, length))
+        else:
+            length = math.prod(grad.shape[2:])
+            g = grad.reshape((n, o, length))
+        gx = gw = gb = None
+        if need_w:
+            if isinstance(grad, Tensor):
+                # recorded pass: the columns must be a function of x, not a saved constant
+                cols = (unfold_flat(x, kernel, ctx.padding, ctx.dilation) if ctx.flat else
+                        unfold_windows(x, kernel, ctx.stride, ctx.padding, ctx.dilation))
+            kc = math.prod(kernel) * c
+            gw_rows = (g @ cols.reshape((n, kc, length)).swapaxes(-1, -2)).sum(axis=0)
+            gw = gw_rows.reshape((o,) + tuple(kernel) + (c,)).transpose(
+                (0, nsp + 1) + tuple(range(1, nsp + 1)))
+        if need_x:
+            w_rows = w.transpose((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape(
+                (o, math.prod(kernel) * c))
+            gcols = (w_rows.swapaxes(0, 1) @ g).reshape(cols.shape)
+            gx = (fold_flat(gcols, ctx.size, kernel, ctx.padding, ctx.dilation) if ctx.flat
+                  else fold_windows(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
+                                    ctx.dilation))
+        if need_b:
+            gb = grad.sum(axis=(0,) + tuple(range(2, 2 + nsp)))
+        return gx, gw, gb
+
+
+def _valid(out: Shape) -> tuple:
+    """Index of the valid outputs in the flat layout's (N, O, Ho, *padded trailing) array."""
+    return (slice(None),) * 3 + tuple(slice(0, m) for m in out[1:])
+
+
+# ---------------------------------------------------------------- max pooling
 class MaxPool(Function):
     """y[n, c, p] = max over the window at p of x (padding counts as -∞);
     ∂L/∂x = g routed to ONE element per window, the first maximum (as PyTorch)."""

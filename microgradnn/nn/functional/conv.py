@@ -115,18 +115,12 @@ def _conv(op: str, nsp: int, input, weight, bias, stride, padding, dilation, gro
             raise ValueError(f"{op}: bias must have shape ({out_channels},) to match weight "
                              f"shape {w.shape}, got {bias.shape}")
 
-    n, c = xb.shape[:2]
-    cols = _c.Unfold.apply(xb, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
-    out = cols.shape[2 + nsp:]
-    kc = math.prod(kernel) * c
-    # Columns are laid out (N, *kernel, C, *out) (see ops/conv.py), so the weight's
-    # (O, C, *kernel) is permuted to (O, *kernel, C): a copy of the small weight only.
-    w_rows = w.permute((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape((out_channels, kc))
-    # The one matrix product: (O, k·C) @ (N, k·C, L) -> (N, O, L), already channel-first.
-    y = matmul(w_rows, cols.reshape((n, kc, math.prod(out))))
-    if bias is not None:
-        y = y + bias.reshape((out_channels, 1))
-    y = y.reshape((n, out_channels) + out)
+    padded, out, length, _, _ = _c.flat_layout(xb.shape[2:], kernel, pairs, dilation)
+    # Stride 1: columns over whole padded rows (contiguous copies, see ops/conv.py), unless
+    # the extra columns would be more than half of the work.
+    flat = all(s == 1 for s in stride) and length <= 1.5 * math.prod(out)
+    y = _c.ConvNd.apply(xb, w, bias, stride=stride, padding=pairs, dilation=dilation,
+                        flat=flat)
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
