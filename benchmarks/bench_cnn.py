@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import tracemalloc
@@ -228,12 +229,13 @@ def _keep_freed_memory() -> str:
     return "freed blocks kept for reuse (mallopt)" if ok else "glibc defaults (mallopt unavailable)"
 
 
-def timed(impl, x, y, start: int, count: int) -> float:
+def timed(impl, x, y, start: int, count: int) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of this process) for ``count`` training steps."""
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for xb, yb in batches(x, y, start, count):
         impl.step(xb, yb)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def peak_memory(impl, x, y) -> int:
@@ -287,32 +289,50 @@ def main(argv=None) -> None:
     # Interleaved rounds: each implementation runs `per_round` batches per round; the
     # fastest round per implementation is the least disturbed by other processes.
     best = {impl.name: float("inf") for impl in impls}
+    best_cpu = dict(best)
     start = 3
     for _ in range(rounds):
         for impl in impls:
-            best[impl.name] = min(best[impl.name], timed(impl, x, y, start, per_round))
+            wall, cpu = timed(impl, x, y, start, per_round)
+            best[impl.name] = min(best[impl.name], wall)
+            best_cpu[impl.name] = min(best_cpu[impl.name], cpu)
         start += per_round
     mem = {impl.name: (peak_memory(impl, x, y) if not isinstance(impl, Torch) else None)
            for impl in impls}
 
     per_epoch = {k: v / per_round * BATCHES_PER_EPOCH for k, v in best.items()}
+    cpu_epoch = {k: v / per_round * BATCHES_PER_EPOCH for k, v in best_cpu.items()}
     torch_name = "PyTorch" if "PyTorch" in per_epoch else None
     print(f"\nCNN 1-8-16 conv/pool + linear 400->10, batch {BATCH}, {SAMPLES:,} samples: "
           f"timed {per_round} batches x {rounds} round(s) (best round), extrapolated to "
           f"{BATCHES_PER_EPOCH} batches/epoch")
     print(f"NumPy {np.__version__}, BLAS threads: {blas_note}; malloc: {mallopt_note}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if load > 1.0 and args.threads > 1:
+        print(f"note: load average {load:.1f} on {os.cpu_count()} cores; with other work "
+              f"running, multi-threaded BLAS/OpenMP spin and slow down (PyTorch most); "
+              f"--threads 1 compares the libraries more fairly")
     if torch_name:
         import torch
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s)")
     print(f"\n{'implementation':<18}{'s/epoch':>9}{'ms/batch':>10}{'vs PyTorch':>12}"
-          f"{'vs NumPy':>10}{'peak MB/step':>14}")
+          f"{'vs NumPy':>10}{'CPU s/epoch':>13}{'peak MB/step':>14}")
     for name, sec in per_epoch.items():
         vs_t = f"{sec / per_epoch[torch_name]:.2f}x" if torch_name else "-"
         vs_n = f"{sec / per_epoch['NumPy (by hand)']:.2f}x"
         m = mem[name]
         m = f"{m / 2**20:.1f}" if m is not None else "n/a"
         print(f"{name:<18}{sec:>9.2f}{sec / BATCHES_PER_EPOCH * 1e3:>10.2f}{vs_t:>12}"
-              f"{vs_n:>10}{m:>14}")
+              f"{vs_n:>10}{cpu_epoch[name]:>13.2f}{m:>14}")
+    ours_cpu = cpu_epoch["microgradnn"]
+    ratios = [f"{ours_cpu / cpu_epoch['NumPy (by hand)']:.2f}x NumPy"]
+    if torch_name:
+        ratios.insert(0, f"{ours_cpu / cpu_epoch[torch_name]:.2f}x PyTorch")
+    print(f"\nmicrogradnn in CPU time (steadier than wall time on a shared machine): "
+          f"{', '.join(ratios)}")
+    print("s/epoch: best round's wall time per batch x 938 (extrapolated, not a full epoch); "
+          "peak MB: tracemalloc peak during one step (PyTorch: n/a, its allocator is not "
+          "traced)")
 
 
 if __name__ == "__main__":
