@@ -11,7 +11,8 @@ forward + backward + update. Compared:
 
 All three start from the same weights and see the same batch; their first losses are
 compared as a sanity check. Printed: ms per step (best of several rounds, since this
-machine is shared), the ratios, the tracemalloc peak during one step (NumPy-based
+machine is shared), the ratios, the CPU time per step (steadier than the wall clock when
+other processes compete for the cores), the tracemalloc peak during one step (NumPy-based
 versions only: PyTorch's allocator is invisible to tracemalloc) and the traced memory
 after many steps against after a few (it should stay flat: no graph kept alive).
 
@@ -253,11 +254,13 @@ class TorchLSTM:
 
 
 # ---------------------------------------------------------------------------- measuring
-def ms_per_step(model, steps: int) -> float:
-    t0 = time.perf_counter()
+def ms_per_step(model, steps: int) -> tuple[float, float]:
+    """(wall-clock, CPU) milliseconds per step. With one thread the CPU time leaves out
+    the waits for a core, so it is the steadier measure on a busy machine."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         model.step()
-    return (time.perf_counter() - t0) / steps * 1e3
+    return ((time.perf_counter() - t0) / steps * 1e3, (time.process_time() - c0) / steps * 1e3)
 
 
 def peak_bytes_one_step(model) -> int:
@@ -315,9 +318,11 @@ def main() -> None:
         for _ in range(warmup):
             m.step()
     best = {name: float("inf") for name in models}
+    cpu = dict(best)
     for _ in range(rounds):  # interleaved rounds: load from other processes hits all alike
         for name, m in models.items():
-            best[name] = min(best[name], ms_per_step(m, steps))
+            wall, used = ms_per_step(m, steps)
+            best[name], cpu[name] = min(best[name], wall), min(cpu[name], used)
 
     peaks = {n: (peak_bytes_one_step(m) if n != "pytorch" else None) for n, m in models.items()}
     growth = {n: (memory_growth(m, few, many) if n != "pytorch" else None)
@@ -326,8 +331,8 @@ def main() -> None:
     ref_np = best["numpy (by hand)"]
     ref_pt = best.get("pytorch")
     print()
-    print(f"{'':16s} {'ms/step':>8s} {'vs numpy':>9s} {'vs torch':>9s} {'peak 1 step':>12s} "
-          f"{f'mem@{few}':>10s} {f'mem@{many}':>10s}")
+    print(f"{'':16s} {'ms/step':>8s} {'vs numpy':>9s} {'vs torch':>9s} {'cpu ms':>7s} "
+          f"{'peak 1 step':>12s} {f'mem@{few}':>10s} {f'mem@{many}':>10s}")
     for name in models:
         ms = best[name]
         vs_pt = f"{ms / ref_pt:8.2f}x" if ref_pt else "      n/a"
@@ -336,8 +341,13 @@ def main() -> None:
             g1 = g2 = "n/a"
         else:
             g1, g2 = (f"{v / 2**20:.2f} MiB" for v in growth[name])
-        print(f"{name:16s} {ms:8.2f} {ms / ref_np:8.2f}x {vs_pt} {peak} {g1:>10s} {g2:>10s}")
-    print(f"\n(best of {rounds} rounds of {steps} steps; memory columns: traced memory in use "
+        print(f"{name:16s} {ms:8.2f} {ms / ref_np:8.2f}x {vs_pt} {cpu[name]:7.2f} {peak} "
+              f"{g1:>10s} {g2:>10s}")
+    ratios = [f"vs numpy {cpu['microgradnn'] / cpu['numpy (by hand)']:.2f}x"]
+    if "pytorch" in cpu:
+        ratios.append(f"vs torch {cpu['microgradnn'] / cpu['pytorch']:.2f}x")
+    print(f"\nmicrogradnn by CPU time: {', '.join(ratios)}")
+    print(f"(best of {rounds} rounds of {steps} steps; memory columns: traced memory in use "
           f"after {few} and {many} steps, should be flat)")
 
 
