@@ -259,7 +259,8 @@ def test_pad_errors():
 def test_error_names_channels_and_shape():
     with pytest.raises(ValueError) as e:
         F.conv2d(mg.zeros((8, 4, 28, 28)), mg.zeros((16, 3, 3, 3)))
-    assert str(e.value) == "conv2d: input has 4 channels, weight expects 3 (input shape (8, 4, 28, 28))"
+    assert str(e.value) == ("conv2d: input has 4 channels, weight expects 3 "
+                            "(input shape (8, 4, 28, 28))")
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -1,5 +1,5 @@
 """Convolution layers ``Conv1d`` and ``Conv2d`` with PyTorch's arguments, parameter shapes,
-initialisation and ``state_dict`` keys (``weight`` (out, in, *kernel), ``bias`` (out,)).
+initialisation and ``state_dict`` keys: ``weight`` ``(out, in, *kernel)``, ``bias`` ``(out,)``.
 """
 from __future__ import annotations
 

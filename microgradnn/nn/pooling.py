@@ -122,7 +122,7 @@ class AdaptiveAvgPool1d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
-    """Average (N, C, H, W) down to (N, C, *output_size), whatever H and W are (window i
+    """Average (N, C, H, W) down to ``(N, C, *output_size)``, whatever H and W are (window i
     of an axis of length n covers [floor(i·n/out), ceil((i+1)·n/out))). ``(1, 1)`` is the
     global average pool of ResNet heads.
 

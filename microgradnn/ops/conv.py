@@ -171,9 +171,10 @@ class Fold(Function):
 # (not just the L_out valid columns) gives "wide" columns of length Ho·R: every copy in
 # and every add back is a plain contiguous block, faster than the strided slices of
 # Unfold/Fold (on the MNIST CNN of benchmarks/bench_cnn.py the columns of the second conv
-# fold back 2.4x faster, 0.94 -> 0.40 ms, and unfold 1.3x). The R - W_out extra columns per row hold values that
-# straddle two rows; the convolution computes them too and crops them off its output, so
-# their gradient is zero. ``ConvNd`` uses this layout when it wastes at most half.
+# fold back 2.4x faster, 0.94 -> 0.40 ms, and unfold 1.3x faster). The R - W_out extra
+# columns per row hold values that straddle two rows; the convolution computes them too
+# and crops them off its output, so their gradient is zero. ``ConvNd`` uses this layout
+# when it wastes at most half.
 def flat_layout(size: Shape, kernel: Shape, padding: Pairs, dilation: Shape):
     """(padded size, valid output size, wide length L, flat strides, slack): the columns
     of a stride-1 window read x_flat[shift : shift + L]; ``slack`` zeros after the image
@@ -270,7 +271,8 @@ class FoldFlat(Function):
 # ---------------------------------------------------------------- convolution
 class ConvNd(Function):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, c, p·stride + k·dilation] + b[o];
-    ∂L/∂w = Σ_{n,p} g[n, o, p]·cols[n, k, c, p], ∂L/∂b = Σ_{n,p} g, ∂L/∂x = Fold(wᵀ g).
+    ∂L/∂w[o, c, k] = Σ_{n,p} g[n, o, p]·cols[n, k, c, p], ∂L/∂b = Σ_{n,p} g,
+    ∂L/∂x = Fold(wᵀ g).
 
     One node for im2col + matrix product + bias (+ crop of the flat layout's extra
     columns). It computes what Unfold → reshape → matmul → add → crop would, fused: on

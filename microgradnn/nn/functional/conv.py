@@ -349,8 +349,9 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: IntOrTuple) -> Tensor:
-    """Average (N, C, H, W) down to (N, C, *output_size) whatever H and W are; window i along
-    an axis of length n covers [floor(i·n/out), ceil((i+1)·n/out)). ``None`` keeps a size.
+    """Average (N, C, H, W) down to ``(N, C, *output_size)`` whatever H and W are; window
+    i along an axis of length n covers [floor(i·n/out), ceil((i+1)·n/out)). ``None`` keeps
+    a size.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -389,7 +390,7 @@ def unfold(input: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
 def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple,
          dilation: IntOrTuple = 1, padding: IntOrTuple = 0, stride: IntOrTuple = 1) -> Tensor:
     """col2im, the adjoint of :func:`unfold`: (N, C·kH·kW, L) columns summed back into
-    (N, C, *output_size); overlapping windows add up.
+    ``(N, C, *output_size)``; overlapping windows add up.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -403,7 +404,8 @@ def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple,
     if unbatched:
         x = x.reshape((1,) + x.shape)
     if x.ndim != 3:
-        raise ValueError(f"fold: expected a 2-d or 3-d input (N, C·kH·kW, L), got shape {x.shape}")
+        raise ValueError(f"fold: expected a 2-d or 3-d input (N, C·kH·kW, L), got shape "
+                         f"{x.shape}")
     size = _ntuple("fold", "output_size", output_size, 2, 1)
     kernel = _ntuple("fold", "kernel_size", kernel_size, 2, 1)
     dilation = _ntuple("fold", "dilation", dilation, 2, 1)
