@@ -48,13 +48,16 @@ class RecurrentLinear(Function):
 
     @staticmethod
     def forward(ctx, x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-        z = x @ w_ih.T
-        for term in (None if h is None else h @ w_hh.T, b_ih, b_hh):
-            if term is not None:
-                # in place when no promotion is needed: z is ours, one temporary fewer
-                z = np.add(z, term, out=z if term.dtype == z.dtype else None)
+        # zᵀ = W_ih xᵀ + W_hh hᵀ: OpenBLAS runs W @ (C-order matrix) about twice as fast
+        # as x @ Wᵀ at these sizes (see LSTMStep); z is returned as the transpose.
+        zT = w_ih @ np.ascontiguousarray(x.T)
+        if h is not None:
+            zT += w_hh @ np.ascontiguousarray(h.T)
+        if b_ih is not None or b_hh is not None:
+            b = b_ih if b_hh is None else b_hh if b_ih is None else b_ih + b_hh
+            zT = np.add(zT, b[:, None], out=zT if b.dtype == zT.dtype else None)
         ctx.save_for_backward(x, h, w_ih, w_hh)
-        return z
+        return zT.T
 
     @staticmethod
     def backward(ctx, grad):

@@ -42,6 +42,8 @@ def _check(op: str, input, hx_list, w_ih, w_hh, b_ih, b_hh, gates: int):
                          f"got {shape}")
     want = (hidden,) if unbatched else (batch, hidden)
     for name, h in hx_list:
+        if h is not None and not isinstance(h, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(h).__name__}")
         if h is not None and h.shape != want:
             raise ValueError(f"{op}: {name} must be {want} to match input {shape}, got {h.shape}")
     x = input.reshape((1, in_features)) if unbatched else input
