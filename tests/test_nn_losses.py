@@ -161,7 +161,7 @@ def class_problem(draw, min_classes=1):
     x = draw(st.arrays(xshape))
     rng = np.random.default_rng(draw(hst.integers(0, 2 ** 16)))
     t = rng.integers(0, c, size=tshape)
-    ignore_index = draw(hst.sampled_from([-100, c + 1]))
+    ignore_index = draw(hst.sampled_from([-100, c + 1, 0]))
     if t.ndim and draw(hst.booleans()):
         t.flat[rng.integers(0, t.size)] = ignore_index
     weight = draw(hst.none() | st.arrays((c,), low=0.5, high=2.0))
