@@ -110,3 +110,17 @@ install_project() {
     python -m pip install -q -e ".[$extras]"
     printf '%s\n' "$want" >"$stamp"
 }
+
+# PyTorch is optional: when it is installed, the tests also compare layers, losses and
+# optimizers with it, and the benchmarks time it. The pin carries the +cpu label, so pip
+# takes a CPU wheel where the machine has one and never the registry's build with several
+# GB of CUDA packages. Failure is not fatal: the comparison tests skip.
+TORCH_VERSION="${TORCH_VERSION:-2.13.0+cpu}"
+ensure_torch() {
+    python -c 'import torch' >/dev/null 2>&1 && return 0
+    [[ "${MICROGRADNN_NO_TORCH:-}" == 1 ]] && return 0
+    heading "Installing PyTorch $TORCH_VERSION (CPU) for the comparison tests"
+    if ! python -m pip install -q --only-binary=:all: "torch==$TORCH_VERSION"; then
+        warn "PyTorch $TORCH_VERSION could not be installed: the PyTorch comparison tests will skip"
+    fi
+}
