@@ -390,7 +390,9 @@ def max_pool_array(x: np.ndarray, kernel: Shape, stride: Shape, padding: Pairs,
     best = index = None
     # One pass per kernel offset. Each strided window slice is first copied (a fast
     # strided copy) so the comparisons run on contiguous arrays: 3-4 times faster than
-    # comparing the strided views directly, and much faster than np.where / masked copies.
+    # comparing the strided views directly, and much faster than np.where / masked copies
+    # or, for 2×2 windows, than reshaping to (N, C, Ho, 2, Wo, 2) and reducing axes 3 and
+    # 5 (NumPy reduces those in inner loops of length 2: ~8x slower, measured).
     for k, offset in enumerate(_offsets(kernel)):
         v = np.array(xp[_offset_slices(offset, stride, dilation, out)])
         if best is None:
