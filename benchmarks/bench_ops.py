@@ -73,7 +73,10 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--size", type=int, default=4, help="elements per tensor (tiny by default)")
+    p.add_argument("--quick", action="store_true", help="few repeats (smoke test)")
     args = p.parse_args(argv)
+    if args.quick:
+        args.repeats = 2
     try:
         import torch
         torch.set_num_threads(1)
