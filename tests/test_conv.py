@@ -219,6 +219,18 @@ def test_unfold_and_fold_are_adjoint(data):
                                F.conv2d(x, w, None, stride, padding, dilation).data, atol=1e-10)
 
 
+@settings(max_examples=8)
+@given(data=hst.data())
+def test_unfold_and_fold_gradcheck(data):
+    x, w, _, stride, padding, dilation = data.draw(conv_cases(2, max_side=4, max_channels=2))
+    kernel = w.shape[2:]
+    assert gradcheck(lambda t: F.unfold(t, kernel, dilation, padding, stride) ** 2, [x])
+    cols = F.unfold(x, kernel, dilation, padding, stride)
+    c = mg.tensor(np.random.default_rng(1).standard_normal(cols.shape), requires_grad=True)
+    assert gradcheck(lambda t: F.fold(t, x.shape[2:], kernel, dilation, padding, stride) ** 2,
+                     [c])
+
+
 def test_unfold_fold_second_derivatives():
     rng = np.random.default_rng(3)
     x = mg.tensor(rng.standard_normal((1, 2, 4, 5)), requires_grad=True)
@@ -235,8 +247,9 @@ def test_pad_modes_match_numpy(mode, np_mode):
     y = F.pad(mg.tensor(x), (1, 2, 3, 0), mode=mode)          # (left, right, top, bottom)
     ref = np.pad(x, ((0, 0), (0, 0), (3, 0), (1, 2)), mode=np_mode)
     np.testing.assert_allclose(y.data, ref)
-    t = mg.tensor(x, requires_grad=True)
+    t = mg.tensor(x[:1, :2], requires_grad=True)
     assert gradcheck(lambda t: F.pad(t, (2, 1), mode=mode) ** 2, [t])
+    assert gradgradcheck(lambda t: F.pad(t, (1, 2, 2, 0), mode=mode) ** 2, [t])
 
 
 def test_pad_constant_value_and_negative_crop():

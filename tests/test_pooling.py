@@ -200,11 +200,13 @@ def test_avg_pool_gradcheck(nsp, data):
     assert gradcheck(lambda t: AVG[nsp](t, kernel, stride, padding, ceil_mode, cip), [leaf(x)])
 
 
+@pytest.mark.parametrize("nsp", [1, 2])
 @settings(max_examples=5)
 @given(data=hst.data())
-def test_avg_pool_gradgradcheck(data):
-    x, kernel, stride, padding, _, ceil_mode = data.draw(pool_cases(2, 4, dilation=False))
-    assert gradgradcheck(lambda t: F.avg_pool2d(t, kernel, stride, padding, ceil_mode) ** 2,
+def test_avg_pool_gradgradcheck(nsp, data):
+    x, kernel, stride, padding, _, ceil_mode = data.draw(pool_cases(nsp, 4, dilation=False))
+    cip = data.draw(hst.booleans())
+    assert gradgradcheck(lambda t: AVG[nsp](t, kernel, stride, padding, ceil_mode, cip) ** 2,
                          [leaf(x)])
 
 
@@ -232,6 +234,9 @@ def test_adaptive_avg_pool_derivatives(h, w, oh, ow):
     x = leaf(np.random.default_rng(h + 7 * w).standard_normal((1, 2, h, w)))
     assert gradcheck(lambda t: F.adaptive_avg_pool2d(t, (oh, ow)), [x])
     assert gradgradcheck(lambda t: F.adaptive_avg_pool2d(t, (oh, ow)) ** 2, [x])
+    x1 = leaf(x.data[:, :, 0])
+    assert gradcheck(lambda t: F.adaptive_avg_pool1d(t, ow), [x1])
+    assert gradgradcheck(lambda t: F.adaptive_avg_pool1d(t, ow) ** 2, [x1])
 
 
 # ---------------------------------------------------------------- errors and layers
