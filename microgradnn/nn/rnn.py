@@ -15,7 +15,7 @@ import numpy as np
 from .. import dtypes
 from ..creation import generator
 from ..ops.shape import GetItem, Stack
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module, Parameter
 
