@@ -300,7 +300,8 @@ def main() -> None:
     few, many = (5, 20) if args.quick else (20, 200)
 
     weights, x, y = make_problem()
-    models = {"microgradnn": MicrogradLSTM(weights, x, y), "numpy (by hand)": NumpyLSTM(weights, x, y)}
+    models = {"microgradnn": MicrogradLSTM(weights, x, y),
+              "numpy (by hand)": NumpyLSTM(weights, x, y)}
     try:
         models["pytorch"] = TorchLSTM(weights, x, y)
     except ImportError:
