@@ -3,6 +3,7 @@ from .functional import (abs, add, clamp, clip, cos, div, exp, heaviside, leaky_
                          maximum, minimum, mul, neg, pow, relu, sigmoid, sin, sqrt, sub, tanh,
                          where)
 from .linalg import matmul
+from .special import erf
 from .reduce import (log_softmax, logsumexp, max, mean, min, softmax, std, sum, sum_to, var)
 from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, pad, permute,
                     reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
@@ -10,7 +11,7 @@ from .shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, pad,
 __all__ = [
     "abs", "add", "clamp", "clip", "cos", "div", "exp", "heaviside", "leaky_relu", "log",
     "maximum", "minimum", "mul", "neg", "pow", "relu", "sigmoid", "sin", "sqrt", "sub", "tanh",
-    "where", "matmul", "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "std",
+    "where", "erf", "matmul", "log_softmax", "logsumexp", "max", "mean", "min", "softmax", "std",
     "sum", "sum_to", "var", "broadcast_to", "cat", "chunk", "concatenate", "expand", "flatten",
     "pad", "permute", "reshape", "split", "squeeze", "stack", "swapaxes", "transpose",
     "unsqueeze",
