@@ -345,7 +345,8 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = np.maximum(a, b)
-        ctx.save_for_backward(_share(a, b, y))
+        # a's share of the gradient: 1 where it is the larger, ½ on ties, else 0
+        ctx.save_for_backward((np.greater(a, b) + 0.5 * np.equal(a, b)).astype(y.dtype))
         return y
 
     @staticmethod
@@ -355,29 +356,16 @@ class Maximum(Function):
         return grad * wa, grad * (1 - wa)
 
 
-class Minimum(Function):
+class Minimum(Maximum):
     """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and b likewise)."""
 
     __slots__ = ()
-    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
         y = np.minimum(a, b)
-        ctx.save_for_backward(_share(b, a, y))
+        ctx.save_for_backward((np.less(a, b) + 0.5 * np.equal(a, b)).astype(y.dtype))
         return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (wa,) = ctx.saved_tensors
-        wa = data(wa)
-        return grad * wa, grad * (1 - wa)
-
-
-def _share(winner, loser, y):
-    """Weight of the first argument in max/min: 1 where it wins, ½ on ties, else 0."""
-    w = (np.greater(winner, loser) + 0.5 * np.equal(winner, loser))
-    return w.astype(y.dtype, copy=False)
 
 
 class Where(Function):
