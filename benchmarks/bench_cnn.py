@@ -12,13 +12,21 @@ Compared, in the same process and on the same batches:
 - PyTorch (CPU), when installed.
 
 All three start from the same weights; their losses over the first steps are printed as a
-sanity check. An epoch is 938 batches; the script times a fraction of it (100 batches by
-default, in interleaved rounds since the machine is shared: the best round counts) and
-extrapolates. Peak memory is the tracemalloc peak during one training step (PyTorch's
-allocator is invisible to tracemalloc: n/a).
+sanity check. An epoch is 938 batches; the script times a fraction of it and extrapolates:
+by default 100 batches per implementation, as 5 interleaved rounds of 20 (the machine is
+shared, so the least disturbed round counts). Both wall-clock and CPU time are shown; CPU
+time is steadier when other processes compete for the cores. Peak memory is the
+tracemalloc peak during one training step (PyTorch's allocator is invisible to
+tracemalloc: n/a).
 
-    python benchmarks/bench_cnn.py            # about a minute
-    python benchmarks/bench_cnn.py --quick    # a few seconds
+Two process settings matter a lot on a small shared machine and apply to all three
+implementations alike: the number of BLAS/PyTorch threads (``--threads``, default 2) and
+glibc's habit of returning freed multi-MB blocks to the OS (changed with ``mallopt``
+unless ``--no-mallopt``; see ``_keep_freed_memory``).
+
+    python benchmarks/bench_cnn.py                # about a minute
+    python benchmarks/bench_cnn.py --threads 1    # fairer when the machine is busy
+    python benchmarks/bench_cnn.py --quick        # a few seconds
 """
 from __future__ import annotations
 
@@ -214,8 +222,9 @@ def _keep_freed_memory() -> str:
 
     Every training step allocates and frees arrays of a few MB. By default glibc maps each
     fresh from the OS and unmaps it on free, so every step pays a page fault per 4 KB
-    touched; on this virtual machine that alone makes the NumPy-based versions about 3x
-    slower. The setting applies to the whole process, so to all three implementations
+    touched; on the 2-core virtual machine this was written on, that alone made the
+    microgradnn step 1.7x slower (5.9 -> 9.9 ms of CPU time) and the hand-written NumPy
+    one about 1.5x. The setting applies to the whole process, so to all three implementations
     (PyTorch's CPU allocator also calls malloc).
     """
     import ctypes
