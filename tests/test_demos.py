@@ -1,0 +1,157 @@
+"""Smoke tests of the demos: each demo's ``main([...])`` runs in-process with tiny settings.
+
+Files go to a temporary folder (``--out``), never to demos/out. Thresholds are far from
+what the full runs reach, so a slightly different floating-point path cannot break them.
+The demos that need the 8×8 digits are skipped without scikit-learn.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DEMOS = Path(__file__).resolve().parents[1] / "demos"
+MINE = ["perceptron", "activations", "conv_filters", "digits", "cnn_digits", "lstm_sequence",
+        "autoencoder"]
+
+
+def load(name: str):
+    """Import demos/<name>.py as a module (demos/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"demo_{name}", DEMOS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def svg_ok(path: Path) -> None:
+    assert path.exists(), path
+    root = ET.parse(path).getroot()                 # well-formed XML
+    assert root.tag.endswith("svg")
+
+
+needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
+                                   reason="the 8×8 digits need scikit-learn")
+
+
+@pytest.mark.parametrize("name", MINE + ["xor", "draw_graphs"])
+def test_demo_has_docstring_and_main(name):
+    text = (DEMOS / f"{name}.py").read_text(encoding="utf-8")
+    module = load(name)
+    assert module.__doc__ and f"python demos/{name}.py" in module.__doc__
+    assert callable(module.main)
+    if name in MINE:
+        assert "--out" in text and "manual_seed(0)" in text
+
+
+def test_xor(capsys):
+    load("xor").main(["--steps", "300", "--no-draw"])
+    lines = re.findall(r"^\[(\d), (\d)\] -> ([\d.]+)", capsys.readouterr().out, re.M)
+    assert [(int(a), int(b)) for a, b, _ in lines] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [round(float(p)) for _, _, p in lines] == [0, 1, 1, 0]
+
+
+def test_draw_graphs_dot_only(tmp_path, monkeypatch):
+    demo = load("draw_graphs")
+    monkeypatch.setattr(demo, "OUT", tmp_path)
+    monkeypatch.setattr(sys, "argv", ["draw_graphs.py", "--dot-only"])
+    demo.main()
+    for name in ("xor_graph", "xor_layers", "mlp", "cnn", "resnet", "lstm_folded"):
+        source = (tmp_path / f"{name}.dot").read_text(encoding="utf-8")
+        assert source.startswith("digraph")
+    assert "330 parameters" in (tmp_path / "mlp.dot").read_text(encoding="utf-8")
+
+
+def test_perceptron(tmp_path, capsys):
+    r = load("perceptron").main(["--grid", "21", "--out", str(tmp_path)])
+    assert r["tables"] == {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "NAND": [1, 1, 1, 0]}
+    assert r["trained"]["AND"]["outputs"] == [0, 0, 0, 1]
+    assert r["trained"]["OR"]["outputs"] == [0, 1, 1, 1]
+    assert r["grid_best"] == {"AND": 4, "OR": 4, "NAND": 4, "XOR": 3}
+    assert "every gradient is 0" in capsys.readouterr().out
+    svg_ok(tmp_path / "perceptron.svg")
+
+
+def test_activations(tmp_path):
+    r = load("activations").main(["--points", "41", "--out", str(tmp_path)])
+    s = r["summary"]
+    assert all(v["max_error"] < 1e-6 for v in s.values())     # autograd == formula
+    assert not np.any(r["results"]["step"][1])                 # the step's slope is 0
+    for k in (0.5, 1.0, 2.0):                                   # sigmoid: at most k/4, at 0
+        assert s[f"sigmoid k={k:g}"]["max_slope"] == pytest.approx(k / 4)
+    assert s["sigmoid k=1"]["slope_at_4"] < 0.02 and s["tanh"]["slope_at_4"] < 0.002
+    assert s["ReLU"]["stacked_slope"] == 1.0 and s["sigmoid k=1"]["stacked_slope"] < 1e-5
+    svg_ok(tmp_path / "activations.svg")
+
+
+def test_conv_filters(tmp_path):
+    demo = load("conv_filters")
+    r = demo.main(["--out", str(tmp_path)])
+    for name, expected in demo.EXPECTED.items():
+        np.testing.assert_array_equal(r["maps"][name], expected)
+    np.testing.assert_array_equal(r["pooled"], [[5, 7], [13, 15]])
+    assert r["params"] == {"dense": 1010, "conv": 100}
+    np.testing.assert_allclose(r["filtered"]["identity"], r["filtered"]["image"])
+    svg_ok(tmp_path / "conv_filters.svg")
+
+
+@needs_sklearn
+def test_digits(tmp_path):
+    import microgradnn as mg
+    r = load("digits").main(["--epochs", "3", "--out", str(tmp_path)])
+    assert r["test_accuracy"] > 0.8
+    assert r["params"] == 64 * 100 + 100 + 100 * 10 + 10 and r["lecture_params"] == 330
+    assert r["confusion"].sum() == 449
+    ckpt = mg.load(tmp_path / "digits_mlp.mgnn")
+    assert ckpt["model"]["0.weight"].shape == (100, 64)
+
+
+def test_digits_mnist_files(tmp_path):
+    """--mnist reads the user's files (here tiny random ones in the .npy layout)."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, n in (("train", 60), ("test", 20)):
+        np.save(data / f"x{split}.npy", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        np.save(data / f"y{split}.npy", rng.integers(0, 10, n))
+    r = load("digits").main(["--mnist", str(data), "--epochs", "1", "--hidden", "8",
+                             "--out", str(tmp_path)])
+    assert 0 <= r["test_accuracy"] <= 1 and r["confusion"].sum() == 20
+    assert r["params"] == 784 * 8 + 8 + 8 * 10 + 10
+
+
+@needs_sklearn
+def test_cnn_digits(tmp_path):
+    r = load("cnn_digits").main(["--epochs", "1", "--out", str(tmp_path)])
+    assert r["test_accuracy"] > 0.6
+    assert r["params"] == (8 * 9 + 8) + (16 * 8 * 9 + 16) + (64 * 10 + 10)
+    (path,) = r["files"]
+    assert path.exists() and path.suffix in (".svg", ".dot")
+
+
+def test_lstm_sequence(tmp_path):
+    r = load("lstm_sequence").main(["--steps", "200", "--train", "200", "--test", "100",
+                                    "--out", str(tmp_path)])
+    assert r["period"] == 1023
+    assert r["test_accuracy"] > 0.7
+    assert r["unrolled_difference"] < 1e-5                   # LSTMCell loop == nn.LSTM
+    (path,) = r["files"]
+    assert path.exists()
+    if path.suffix == ".svg":
+        assert "×" in path.read_text(encoding="utf-8")        # folded repeated calls
+
+
+@needs_sklearn
+def test_autoencoder(tmp_path):
+    demo = load("autoencoder")
+    r = demo.main(["--epochs", "3", "--show", "2", "--out", str(tmp_path)])
+    assert r["mse_after"] < 0.5 * r["mse_before"]
+    assert r["code_neighbour_accuracy"] > 0.3
+    svg_ok(tmp_path / "autoencoder_codes.svg")
+    r = demo.main(["--epochs", "1", "--bottleneck", "2", "--noise", "0.3", "--show", "1",
+                   "--out", str(tmp_path)])
+    assert r["mse_noisy_input"] > 0.05 and r["mse_after"] < r["mse_before"]
