@@ -194,9 +194,9 @@ def main(argv=None) -> dict:
                                 weight_decay=args.weight_decay, patience=args.patience)
     acc, test_loss, pred = evaluate(model, xtest_s, ytest)
     train_acc, _, _ = evaluate(model, xfit, yfit)
-    print(f"\ntraining accuracy {train_acc:.4f}, test accuracy {acc:.4f} (test loss "
-          f"{test_loss:.4f}) "
-          f"(the lecture's MLPClassifier on MNIST: 0.958)")
+    print(f"\ntraining accuracy {train_acc:.4f}, test accuracy {acc:.4f}, test loss "
+          f"{test_loss:.4f}")
+    print("(the lecture's MLPClassifier, the same network, reaches 0.958 on MNIST)")
     cm = confusion_matrix(ytest, pred)
     print_confusion(cm)
 

@@ -155,7 +155,8 @@ def draw(models: dict[str, Perceptron], path: Path) -> None:
         c = colours.get(name, "#2ca02c")
         parts.append(f'<line x1="{sx(xa):.1f}" y1="{sy(ya):.1f}" x2="{sx(xb):.1f}" '
                      f'y2="{sy(yb):.1f}" stroke="{c}" stroke-width="2"/>')
-        parts.append(f'<text x="{pad + 90 * k}" y="{size - pad + 25}" fill="{c}">— {name} line</text>')
+        parts.append(f'<text x="{pad + 90 * k}" y="{size - pad + 25}" fill="{c}">'
+                     f'— {name} line</text>')
     for (x1, x2), t in zip(X, TARGETS["XOR"]):
         fill = "#222" if t else "#fff"
         parts.append(f'<circle cx="{sx(x1):.1f}" cy="{sy(x2):.1f}" r="7" fill="{fill}" '
@@ -181,21 +182,22 @@ def main(argv=None) -> dict:
 
     print("\n2. The perceptron rule: w <- w + lr·(t - y)·x,  b <- b + lr·(t - y)")
     print(f"   (backpropagation cannot train it: d step/dz = 0, so every gradient is "
-          f"{zero_gradient():g}); each run starts from nn.Linear's random initial weights")
+          f"{zero_gradient():g})")
+    print("   each run starts from nn.Linear's random initial weights")
     trained = {}
     result = {"tables": tables, "trained": {}}
     for name in ("AND", "OR"):
         model, epochs, errors = perceptron_rule(TARGETS[name], lr=args.lr, rng=rng)
         out = outputs(model)
         w, b = model.linear.weight.data[0], float(model.linear.bias.data[0])
-        print(f"   {name}: converged after {epochs} epochs (mistakes per epoch {errors}); "
-              f"w = ({w[0]:+.2f}, {w[1]:+.2f}), b = {b:+.2f}; outputs {out.tolist()} "
+        print(f"   {name}: converged after {epochs} epochs (mistakes per epoch {errors})")
+        print(f"        w = ({w[0]:+.2f}, {w[1]:+.2f}), b = {b:+.2f}; outputs {out.tolist()} "
               f"(target {TARGETS[name].astype(int).tolist()})")
         trained[name] = model
         result["trained"][name] = {"epochs": epochs, "outputs": out.tolist()}
     model, epochs, errors = perceptron_rule(TARGETS["XOR"], lr=args.lr, rng=rng, max_epochs=20)
-    print(f"   XOR: still {errors[-1]} mistakes after {epochs} epochs (mistakes per epoch "
-          f"{errors[:10]}...): the rule never settles")
+    print(f"   XOR: {epochs} epochs, mistakes per epoch {errors}")
+    print("        the rule never settles: no weights get all four right")
 
     values = np.linspace(-2.0, 2.0, args.grid)
     print(f"\n3. Every perceptron on a grid: w1, w2, b in {values[0]:g}..{values[-1]:g} "
