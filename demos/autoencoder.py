@@ -210,7 +210,8 @@ def main(argv=None) -> dict:
     else:
         centred = test_codes - test_codes.mean(axis=0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        plane, how = centred @ vt[:2].T, f"the {args.bottleneck}-number codes, 2 principal components"
+        plane = centred @ vt[:2].T
+        how = f"the {args.bottleneck}-number codes, 2 principal components"
     svg_scatter(plane, ytest, path, f"Test digits in code space ({how})")
     print(f"wrote {path}")
     result["files"] = [path]
