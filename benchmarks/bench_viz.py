@@ -13,6 +13,10 @@ value and a gradient to format. Timed (best of a few rounds, this machine is sha
 
     python benchmarks/bench_viz.py             # a few seconds
     python benchmarks/bench_viz.py --render    # adds dot's layout time (minutes)
+
+Measured on the shared 2-core machine: 1.5 s for the DOT text of 10,000 operations with
+values and gradients (0.5 s names and shapes only; 0.3 s for an 11,663-operation RNN
+collapsed and folded); dot's own layout of the 10,000-operation picture: 681 s.
 """
 from __future__ import annotations
 
