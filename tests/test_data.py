@@ -431,3 +431,13 @@ def test_load_digits_without_sklearn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ImportError, match=r"microgradnn\[demos\]"):
         load_digits()
+
+
+def test_unseeded_shuffle_follows_manual_seed():
+    import microgradnn as mg
+    ds = TensorDataset(np.arange(10))
+    orders = []
+    for _ in range(2):
+        mg.manual_seed(0)
+        orders.append(next(iter(DataLoader(ds, batch_size=10, shuffle=True)))[0].data.tolist())
+    assert orders[0] == orders[1] and sorted(orders[0]) == list(range(10))

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import creation
 from ..tensor import Tensor
 from .dataset import TensorDataset
 
@@ -68,7 +69,8 @@ class DataLoader:
 
     ``len(loader)`` is the number of batches per epoch.  With ``shuffle=True`` each epoch
     draws a new permutation from one ``np.random.default_rng(seed)`` created here, so a
-    given seed yields the same sequence of epochs.  Batches of a :class:`TensorDataset`
+    given seed yields the same sequence of epochs; without a seed it draws from the
+    library's generator, which ``mg.manual_seed`` seeds.  Batches of a :class:`TensorDataset`
     are read with one fancy-indexing per tensor; other datasets are read sample by sample
     and stacked by ``collate_fn`` (default :func:`default_collate`).
 
@@ -106,7 +108,9 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
-        self.rng = np.random.default_rng(seed)
+        # No seed: shuffle from the library's generator, so mg.manual_seed() makes runs
+        # repeat (as torch.manual_seed does for PyTorch's DataLoader).
+        self.rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -115,7 +119,8 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         # the permutation is drawn now, when the epoch starts, not at the first batch
         n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        rng = self.rng if self.rng is not None else creation.generator()
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
         return self._batches(order)
 
     def _batches(self, order: np.ndarray) -> Iterator[Any]:
