@@ -392,3 +392,23 @@ def test_sigmoid_is_stable_and_exact_in_tails():
     y = mg.sigmoid(x)
     assert np.isfinite(y.data).all()
     assert y.data[1] == pytest.approx(np.exp(-30.0) / (1 + np.exp(-30.0)), rel=1e-12)
+
+
+def test_backward_returning_none_counts_as_zero_and_other_paths_still_arrive():
+    class NoGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None
+
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    (NoGrad.apply(h) + h).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    z = leaf([1.0])
+    w = z * 2
+    NoGrad.apply(NoGrad.apply(w) * 1).sum().backward()  # no gradient reaches z at all
+    assert z.grad is None

@@ -80,6 +80,11 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
         # case (array backward, matching shape and dtype) without extra calls.
         while ready:
             fn, grad = ready.pop()
+            if grad is None:
+                # Every consumer returned None (a zero gradient): nothing to compute, but
+                # the inputs' counts must still go down or other paths would wait forever.
+                _count_down(fn, deps, grads, ready)
+                continue
             if fn.hooks:
                 grad = _run_hooks(fn.hooks, grad, create_graph)
             fn.grad = grad.data if create_graph else grad
@@ -98,22 +103,25 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                 fn.saved = None
                 fn.released = True
             for nxt, g in zip(fn.next, in_grads):
-                if nxt is None or g is None:
+                if nxt is None:
                     continue
                 if isinstance(nxt, Function):
-                    like = nxt.value
-                    if g.shape != like.shape or (g.dtype is not like.dtype
-                                                 and g.dtype != like.dtype):
-                        g = _conform(g, like, fn)
+                    if g is not None:
+                        like = nxt.value
+                        if g.shape != like.shape or (g.dtype is not like.dtype
+                                                     and g.dtype != like.dtype):
+                            g = _conform(g, like, fn)
                     n = deps[nxt]
                     if n == 1:  # last contribution: the node is ready (the common case)
                         if nxt in grads:
-                            g = grads.pop(nxt) + g
+                            prev = grads.pop(nxt)
+                            g = prev if g is None else prev + g
                         ready.append((nxt, g))
                     else:
-                        grads[nxt] = grads[nxt] + g if nxt in grads else g
+                        if g is not None:
+                            grads[nxt] = grads[nxt] + g if nxt in grads else g
                         deps[nxt] = n - 1
-                else:
+                elif g is not None:
                     # A built-in's array backward makes fresh arrays (or passes its own
                     # gradient on); anything else may hand back memory someone else holds.
                     _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn),
@@ -150,6 +158,17 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
     finally:
         grad_mode.enabled = prev_mode
         _function._recording_backward = prev_recording
+
+
+def _count_down(fn: Function, deps: dict, grads: dict, ready: list) -> None:
+    """Count down the inputs of a node that received no gradient at all."""
+    for nxt in fn.next:
+        if isinstance(nxt, Function):
+            n = deps[nxt]
+            if n == 1:
+                ready.append((nxt, grads.pop(nxt, None)))
+            else:
+                deps[nxt] = n - 1
 
 
 def _call_backward(fn: Function, grad, create_graph: bool) -> tuple:

@@ -38,7 +38,8 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
         root: a scalar Tensor (the loss), or any Tensor with ``gradient`` of its shape.
         params: names for parameters and modules, as in :func:`draw_graph`.
         gradient: the seed gradient for a non-scalar ``root``.
-        Other arguments as in :func:`draw_graph`.
+
+    The other arguments are those of :func:`draw_graph`.
 
     Returns:
         A list of ``graphviz.Digraph`` frames; :func:`save_steps` writes them as HTML.
