@@ -92,7 +92,8 @@ def _np_var(a, axis, keepdims):
 def _np_logsumexp(a, axis, keepdims):
     m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0)
-    s = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    with np.errstate(divide="ignore"):  # log 0 = -inf: the sum over an empty axis
+        s = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return s if keepdims else np.squeeze(s, axis=axis if axis is not None else None) if a.ndim else s.reshape(())
 
 

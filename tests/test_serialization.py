@@ -68,7 +68,7 @@ def craft(header, data: bytes = b"", *, version=1, flags=0, header_nbytes=None,
     return body + hashlib.sha256(body).digest()
 
 
-def assert_rejected(blob: bytes, path, match: str = "") -> CheckpointError:
+def assert_rejected(blob: bytes, path, match: str | None = None) -> CheckpointError:
     path.write_bytes(blob)
     with pytest.raises(CheckpointError, match=match) as info:
         load(path)

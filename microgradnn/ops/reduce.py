@@ -234,8 +234,13 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """
     x = _t(x)
     axes = normalize_axis("logsumexp", _axis("logsumexp", axis, dim), x.ndim, x.shape)
-    m = _shift(x, axes)
-    s = (x - m).exp().sum(axis=axes, keepdims=True).log() + m
+    if x.size == 0:
+        # Over an empty axis the sum of exponentials is 0 and its log is -inf; computed
+        # directly, so that neither log(0) nor its derivative 1/0 is ever evaluated.
+        s = x.sum(axis=axes, keepdims=True) - np.inf
+    else:
+        m = _shift(x, axes)
+        s = (x - m).exp().sum(axis=axes, keepdims=True).log() + m
     if not _keep(keepdims, keepdim):
         s = s.reshape(reduced_shape(x.shape, axes))
     return s
