@@ -6,7 +6,6 @@ import math
 import os
 import struct
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -154,15 +153,15 @@ def test_tensor_dataset_batches_use_one_fancy_index_per_tensor():
     assert CountingArray.calls == 2 * n_batches
 
 
-def test_mnist_sized_epoch_is_fast():
+def test_mnist_sized_epoch_visits_every_sample_once():
+    # Speed is covered structurally (one fancy-index per batch, above), never by a clock.
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(60_000, 784), dtype=np.uint8)
-    y = rng.integers(0, 10, size=60_000)
+    y = np.arange(60_000)
     loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
-    start = time.perf_counter()
-    count = sum(len(yb.data) for _, yb in loader)
-    assert count == 60_000
-    assert time.perf_counter() - start < 3.0  # one fancy-index per batch: well under a second
+    seen = np.concatenate([yb.data for _, yb in loader])
+    assert len(loader) == 938
+    np.testing.assert_array_equal(np.sort(seen), y)
 
 
 class Pairs(Dataset):
