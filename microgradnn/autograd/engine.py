@@ -20,8 +20,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import function as _function
-from . import grad_mode
+from . import grad_mode, scatter
 from .function import Function
+from .scatter import IndexedGrad
 
 
 def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create_graph: bool,
@@ -36,14 +37,23 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
     """
     deps: dict[Function, int] = {}
     grads: dict[Function, object] = {}
-    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient]
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, summed gradient, adoptable]
+    # Partial sums this pass made, summed into in place (plain backward only; see
+    # scatter.py). ``plus`` adds two partial gradients either way.
+    owned: dict[int, object] = {}
+    if create_graph:
+        def plus(a, b):
+            return a + b
+    else:
+        def plus(a, b):
+            return scatter.add(a, b, owned)
 
     for root, seed in zip(roots, seeds):
         fn = root.grad_fn
         if fn is None:
-            _add_leaf(leaf_grads, root, seed)
+            _add_leaf(leaf_grads, root, seed, plus)
         elif fn in grads:
-            grads[fn] = grads[fn] + seed
+            grads[fn] = plus(grads[fn], seed)
         else:
             grads[fn] = seed
             deps[fn] = 0
@@ -60,7 +70,8 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                     deps[nxt] = 1
                     stack.append(nxt)
     # ``ready`` holds (node, its complete gradient); partial sums wait in ``grads``.
-    ready: list[tuple] = [(fn, grads.pop(fn)) for fn in list(grads) if deps[fn] == 0]
+    ready: list[tuple] = [(fn, _hand_on(grads.pop(fn), owned))
+                          for fn in list(grads) if deps[fn] == 0]
 
     # inputs that are not leaves: their gradient is the one their node receives
     wanted_nodes = {}
@@ -83,8 +94,10 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
             if grad is None:
                 # Every consumer returned None (a zero gradient): nothing to compute, but
                 # the inputs' counts must still go down or other paths would wait forever.
-                _count_down(fn, deps, grads, ready)
+                _count_down(fn, deps, grads, ready, owned)
                 continue
+            if type(grad) is IndexedGrad:
+                grad = grad.dense()
             if fn.hooks:
                 grad = _run_hooks(fn.hooks, grad, create_graph)
             fn.grad = grad.data if create_graph else grad
@@ -115,23 +128,23 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
                     if n == 1:  # last contribution: the node is ready (the common case)
                         if nxt in grads:
                             prev = grads.pop(nxt)
-                            g = prev if g is None else prev + g
+                            g = _hand_on(prev if g is None else plus(prev, g), owned)
                         ready.append((nxt, g))
                     else:
                         if g is not None:
-                            grads[nxt] = grads[nxt] + g if nxt in grads else g
+                            grads[nxt] = plus(grads[nxt], g) if nxt in grads else g
                         deps[nxt] = n - 1
                 elif g is not None:
                     # A built-in's array backward makes fresh arrays (or passes its own
                     # gradient on); anything else may hand back memory someone else holds.
-                    _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn),
+                    _add_leaf(leaf_grads, nxt, _conform(g, nxt.data, fn), plus,
                               fn.array_backward and not create_graph)
 
         if inputs is not None:
             for i, t in enumerate(inputs):
                 if t.grad_fn is None and id(t) in leaf_grads:
                     leaf = leaf_grads[id(t)]
-                    g = leaf[1]
+                    g = scatter.dense(leaf[1])
                     if t._hooks:
                         g = _run_hooks(t._hooks, g, create_graph)
                     results[i] = g
@@ -149,26 +162,34 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
             return tuple(out)
 
         delivered: set[int] = set()
-        for leaf, g, owned in leaf_grads.values():
+        for leaf, g, adoptable in leaf_grads.values():
+            g = scatter.dense(g)
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
-                owned = False
-            _accumulate(leaf, g, create_graph, owned, delivered)
+                adoptable = False
+            _accumulate(leaf, g, create_graph, adoptable, delivered)
         return None
     finally:
         grad_mode.enabled = prev_mode
         _function._recording_backward = prev_recording
 
 
-def _count_down(fn: Function, deps: dict, grads: dict, ready: list) -> None:
+def _count_down(fn: Function, deps: dict, grads: dict, ready: list, owned: dict) -> None:
     """Count down the inputs of a node that received no gradient at all."""
     for nxt in fn.next:
         if isinstance(nxt, Function):
             n = deps[nxt]
             if n == 1:
-                ready.append((nxt, grads.pop(nxt, None)))
+                ready.append((nxt, _hand_on(grads.pop(nxt, None), owned)))
             else:
                 deps[nxt] = n - 1
+
+
+def _hand_on(g, owned: dict):
+    """A complete gradient leaves the engine's hands: no more summing into it in place."""
+    if owned:
+        owned.pop(id(g), None)
+    return g
 
 
 def _call_backward(fn: Function, grad, create_graph: bool) -> tuple:
@@ -195,6 +216,8 @@ def _wrong_count(fn: Function, grads: tuple):
 
 def _conform(g, like: np.ndarray, fn: Function):
     """Sum a broadcast gradient down to the input's shape and give it the input's dtype."""
+    if type(g) is IndexedGrad:  # GetItem's: always of its input's shape and dtype
+        return g
     if not isinstance(g, (np.ndarray, np.generic, Tensor)):
         g = np.asarray(g, dtype=like.dtype)
     if g.shape != like.shape:
@@ -209,17 +232,17 @@ def _conform(g, like: np.ndarray, fn: Function):
     return g
 
 
-def _add_leaf(leaf_grads: dict, leaf, g, owned: bool = True) -> None:
-    """Collect a contribution to a leaf's gradient; a sum is a fresh array (owned)."""
+def _add_leaf(leaf_grads: dict, leaf, g, plus, adoptable: bool = True) -> None:
+    """Collect a contribution to a leaf's gradient; a sum is a fresh array (adoptable)."""
     entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, g, owned]
+        leaf_grads[id(leaf)] = [leaf, g, adoptable]
     else:
-        entry[1] = entry[1] + g
+        entry[1] = plus(entry[1], g)
         entry[2] = True
 
 
-def _accumulate(leaf, g, create_graph: bool, owned: bool, delivered: set) -> None:
+def _accumulate(leaf, g, create_graph: bool, adoptable: bool, delivered: set) -> None:
     """Add ``g`` to ``leaf.grad``; a new ``.grad`` never shares memory with anything else.
 
     Copying every gradient would cost a parameter-sized allocation per leaf and step, so
@@ -234,7 +257,7 @@ def _accumulate(leaf, g, create_graph: bool, owned: bool, delivered: set) -> Non
     if leaf.grad is not None:
         leaf.grad = _make(np.asarray(leaf.grad.data + g), False, None)
         return
-    if not (owned and type(g) is np.ndarray and g.base is None and g.flags.writeable
+    if not (adoptable and type(g) is np.ndarray and g.base is None and g.flags.writeable
             and id(g) not in delivered and g.dtype == leaf.data.dtype):
         g = np.array(g, dtype=leaf.data.dtype, copy=True)
     delivered.add(id(g))
