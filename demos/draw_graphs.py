@@ -18,23 +18,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling demo xor.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
 from microgradnn.viz import backward_steps, draw_graph, draw_model, save_steps  # noqa: E402
+from xor import build as xor_network  # noqa: E402  (the lecture's 2-4-1 network, initialised)
 
 OUT = Path(__file__).resolve().parent / "out"
-
-
-def xor_network(rng: np.random.Generator):
-    """The lecture's 2-4-1 XOR network: tanh hidden layer, sigmoid output, MSE,
-    weights 0.5·N(0, 1), biases 0."""
-    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
-    with mg.no_grad():
-        for layer in (model[0], model[2]):
-            layer.weight.data[...] = 0.5 * rng.standard_normal(layer.weight.shape)
-            layer.bias.data[...] = 0.0
-    return model
 
 
 def xor_data():
