@@ -451,6 +451,10 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError("setitem: in-place assignment to the result of a recorded "
                                "operation is not supported")
+        if isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled:
+            raise RuntimeError("setitem: the value requires grad, and in-place assignment is "
+                               "not recorded; build the tensor with mg.cat / mg.stack / "
+                               "mg.where instead, or assign value.detach()")
         self.data[_shape._normalize_index(self, index)] = (
             value.data if isinstance(value, Tensor) else value)
 

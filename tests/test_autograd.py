@@ -457,3 +457,46 @@ def test_a_gradient_handed_to_two_consumers_is_not_summed_into_in_place():
     loss = (s * 3).sum() + (a * 5).sum() + (b * 7).sum() + a[0] + b[1]
     loss.backward()
     np.testing.assert_array_equal(x.grad.data, [3 + 5 + 3 + 7 + 1, 3 + 5 + 3 + 7 + 1])
+
+
+# ---------------------------------------------------------------- found in review
+def test_second_derivative_with_an_input_aliased_by_detach():
+    x = leaf([1.0, 2.0])
+    y = x.sin()
+    (g,) = mg.autograd.grad((y * y.detach()).sum(), x, create_graph=True)
+    (gg,) = mg.autograd.grad(g.sum(), x)
+    # d/dx [cos x · sin x] with the detached factor held constant: -sin x · sin x
+    np.testing.assert_allclose(gg.data, -np.sin(x.data) ** 2, rtol=1e-12)
+    c = x.detach().requires_grad_()
+    (gc,) = mg.autograd.grad((c * x * x).sum(), c, create_graph=True)
+    gx, gcc = mg.autograd.grad(gc.sum(), [x, c], allow_unused=True)
+    np.testing.assert_allclose(gx.data, 2 * x.data)
+    assert gcc is None
+
+
+def test_tuple_inside_an_index_is_a_fancy_index_and_index_arrays_are_copied():
+    x = leaf(np.ones((3, 2)))
+    x[(0, 0), :].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 2], [0, 0], [0, 0]])
+    x.grad = None
+    idx = np.array([0, 1])
+    y = x[idx]
+    idx[0] = 2  # changing the caller's array afterwards changes nothing
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[1, 1], [1, 1], [0, 0]])
+
+
+def test_pow_gradients_at_a_zero_base_are_the_limits():
+    x, e = leaf([0.0, 0.0, 2.0]), leaf([0.0, 2.0, 3.0])
+    (x ** e).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0, 0, 12])
+    np.testing.assert_allclose(e.grad.data, [0, 0, 8 * np.log(2)])
+
+
+def test_untracked_in_place_writes_and_bounds_are_refused():
+    x = leaf([1.0, 2.0])
+    buf = mg.zeros(3, dtype=mg.float64)
+    with pytest.raises(RuntimeError, match="setitem: the value requires grad"):
+        buf[0] = x[0] * 3
+    with pytest.raises(TypeError, match="clip: bounds that require grad"):
+        x.clip(min=leaf(1.5))

@@ -365,3 +365,18 @@ def test_names_and_state_dict_match_pytorch_and_weights_move_across():
     back.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     back.eval()
     np.testing.assert_allclose(back(x).data, ours(x).data, rtol=1e-6, atol=1e-7)
+
+
+def test_review_findings_module_names_and_keys():
+    lin = nn.Linear(1, 1)
+    assert list(nn.Sequential(lin, lin).state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    with pytest.raises(KeyError, match="'train' already exists"):
+        nn.ModuleDict({"train": nn.Linear(1, 1)})
+    with pytest.raises(KeyError, match="no '.'"):
+        nn.Module().register_buffer("a.b", None)
+    seq = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))
+    assert list(seq[1:].state_dict()) == ["2.weight", "2.bias"]
+    m = nn.Module()
+    m.register_buffer("b", mg.zeros(1), persistent=False)
+    m.register_buffer("b", mg.zeros(1))
+    assert list(m.state_dict()) == ["b"]

@@ -65,8 +65,8 @@ class Function:
     """
 
     # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
-    __slots__ = ("next", "needs_input_grad", "saved", "value", "grad", "hooks", "scope", "name",
-                 "released", "__weakref__")
+    __slots__ = ("next", "args", "needs_input_grad", "saved", "value", "grad", "hooks", "scope",
+                 "name", "released", "__weakref__")
 
     #: Built-in operations set this: their ``backward`` uses only operators, methods and
     #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
@@ -113,17 +113,18 @@ class Function:
         return tuple(self._saved_as_tensor(s) for s in saved)
 
     def _saved_as_tensor(self, s):
-        """The tensor a saved array stands for: this node's output, an input, or a constant."""
+        """The tensor a saved array stands for: this node's output, an input, or a constant.
+
+        Inputs are found by position: ``args`` holds the very arrays ``forward`` received,
+        made distinct objects where two inputs shared one array (see ``_unalias``).
+        """
         if s is self.value:
             return _make(s, True, self)
-        for nxt in self.next:
-            if nxt is None:
-                continue
-            if isinstance(nxt, Function):
-                if s is nxt.value:
-                    return _make(s, True, nxt)
-            elif s is nxt.data:
-                return nxt
+        for a, nxt in zip(self.args, self.next):
+            if s is a:
+                if nxt is None:
+                    break
+                return _make(s, True, nxt) if isinstance(nxt, Function) else nxt
         if isinstance(s, np.ndarray):
             return _make(s, False, None)
         return s  # Python numbers stay as they are (NumPy's weak scalar promotion)
@@ -150,6 +151,9 @@ class Function:
             else:
                 arrays.append(a)
             nxt.append(None)
+        record = record and grad_mode.enabled
+        if record and len(arrays) > 1:
+            _unalias(arrays, nxt)
         ctx = _object_new(cls)
         ctx.saved = ()
         try:
@@ -158,9 +162,9 @@ class Function:
             raise _named_error(cls.op_name, e) from e
         if type(out) is not np.ndarray:
             out = _fix_scalar(ctx, out)
-        if not (record and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
+        if not record or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, tuple(nxt))
+        return _record(ctx, out, tuple(nxt), None, tuple(arrays))
 
     # Fast paths with the exact semantics of ``apply`` for one and two tensor arguments:
     # the operators and elementwise methods go through these, skipping the generic loop.
@@ -176,7 +180,7 @@ class Function:
             out = _fix_scalar(ctx, out)
         if not (x._requires_grad and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1)
+        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1, (x.data,))
 
     @classmethod
     def _apply2(cls, a, b):
@@ -188,6 +192,8 @@ class Function:
             xb, nb = b.data, ((b.grad_fn or b) if b._requires_grad else None)
         else:
             xb, nb = b, None
+        if xa is xb and na is not nb and type(xa) is np.ndarray:
+            xb = xb.view()  # x * x.detach(): two inputs, one array (see _unalias)
         ctx = _object_new(cls)
         ctx.saved = ()
         try:
@@ -198,7 +204,7 @@ class Function:
             out = _fix_scalar(ctx, out)
         if (na is None and nb is None) or not grad_mode.enabled or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)])
+        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)], (xa, xb))
 
 
 def _fix_scalar(ctx: Function, out) -> np.ndarray:
@@ -210,9 +216,23 @@ def _fix_scalar(ctx: Function, out) -> np.ndarray:
     return arr
 
 
-def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None = None) -> "Tensor":
+def _unalias(arrays: list, nxt: list) -> None:
+    """Give a distinct array object (a view) to each input that shares its array with an
+    earlier input but is another tensor (``y * y.detach()``): saved values are matched to
+    inputs by identity, and must not be taken for the wrong one."""
+    first: dict[int, int] = {}
+    for i, a in enumerate(arrays):
+        if type(a) is np.ndarray:
+            j = first.setdefault(id(a), i)
+            if j != i and nxt[j] is not nxt[i]:
+                arrays[i] = a.view()
+
+
+def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None,
+            args: tuple) -> "Tensor":
     """Make ``ctx`` a node of the graph and return its output tensor."""
     ctx.next = nxt
+    ctx.args = args
     ctx.needs_input_grad = tuple([n is not None for n in nxt]) if needs is None else needs
     ctx.value = out
     ctx.grad = None

@@ -116,8 +116,19 @@ class Module:
             table.pop(name, None)
         object.__delattr__(self, name)
 
+    def _check_name(self, op: str, name: str, table: dict) -> None:
+        """PyTorch's rules for a registered name: a non-empty string without dots that
+        does not hide an existing attribute (a method such as ``train``)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{op}: name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{op}: name {name!r} must be non-empty and contain no '.'")
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"{op}: attribute {name!r} already exists on {type(self).__name__}")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (or a None placeholder, like a missing bias) under ``name``."""
+        self._check_name("register_parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
                             f"{type(param).__name__}")
@@ -127,16 +138,20 @@ class Module:
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add state that is not learned (e.g. BatchNorm's running mean); it is saved in
         ``state_dict`` unless ``persistent=False``."""
+        self._check_name("register_buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got "
                             f"{type(tensor).__name__}")
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: "Module | None") -> None:
         """Register ``module`` as a child called ``name``."""
+        self._check_name("add_module", name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         self._modules[name] = module
@@ -238,7 +253,11 @@ class Module:
         """Parameters and persistent buffers by dotted name (PyTorch's keys). The tensors
         share memory with the module's but are detached (unless ``keep_vars``)."""
         out: OrderedDict[str, Tensor] = OrderedDict()
-        for mname, m in self.named_modules(prefix.rstrip(".")):
+        # Every path to a module, even one shared by two parents, as PyTorch: a checkpoint
+        # of Sequential(l, l) has both 0.weight and 1.weight.
+        stack = [(prefix.rstrip("."), self)]
+        while stack:
+            mname, m = stack.pop()
             base = f"{mname}." if mname else ""
             for k, p in m._parameters.items():
                 if p is not None:
@@ -246,6 +265,8 @@ class Module:
             for k, b in m._buffers.items():
                 if b is not None and k not in m._non_persistent:
                     out[base + k] = b if keep_vars else b.detach()
+            stack.extend(reversed([(base + k, c) for k, c in m._modules.items()
+                                   if c is not None]))
         return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> _IncompatibleKeys:
@@ -351,10 +372,9 @@ class Sequential(Module):
         return self
 
     def __getitem__(self, i):
-        mods = list(self._modules.values())
-        if isinstance(i, slice):
-            return Sequential(*mods[i])
-        return mods[i]
+        if isinstance(i, slice):  # keeps the names, so state_dict keys stay as they were
+            return Sequential(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -389,7 +409,9 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         mods = list(self._modules.values())
         mods.insert(index, module)
-        self._modules.clear()
+        for key in list(self._modules):  # renumbered below
+            del self._modules[key]
+            object.__delattr__(self, key)
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
 

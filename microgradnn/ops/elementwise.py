@@ -81,7 +81,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = y·ln a."""
+    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = y·ln a (both 0 at a = 0 where the formula has 0·∞)."""
 
     __slots__ = ()
     array_backward = True
@@ -96,8 +96,20 @@ class Pow(Function):
     def backward(ctx, grad):
         a, b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        ga = grad * b * a ** (b - 1) if need_a else None
-        gb = grad * y * log(a) if need_b else None
+        ad, bd = data(a), data(b)
+        ga = gb = None
+        # At a = 0 the formulas meet 0·∞: the limits (PyTorch's values) are 0 there.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if need_a:
+                ga = grad * b * a ** (b - 1)
+                zero_both = np.equal(ad, 0) & np.equal(bd, 0)  # 0·0⁻¹
+                if np.any(zero_both):
+                    ga = where(zero_both, 0.0, ga)
+            if need_b:
+                gb = grad * y * log(a)
+                zero_base = np.equal(ad, 0) & np.greater_equal(bd, 0)
+                if np.any(zero_base):
+                    gb = where(zero_base, 0.0, gb)
         return ga, gb
 
 

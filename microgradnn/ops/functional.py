@@ -137,6 +137,10 @@ def clip(x, min=None, max=None):
     x = _t(x)
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    for bound in (min, max):
+        if isinstance(bound, Tensor) and bound.requires_grad and is_grad_enabled():
+            raise TypeError("clip: bounds that require grad are not differentiated; use "
+                            "mg.maximum(x, lo) / mg.minimum(x, hi), or pass bound.detach()")
     if isinstance(min, Tensor):
         min = min.data
     if isinstance(max, Tensor):
@@ -171,4 +175,5 @@ def where(condition, a, b):
     return ew.Where.apply(cond, a, b)
 
 
+from ..autograd.grad_mode import is_grad_enabled  # noqa: E402
 from ..tensor import Tensor, tensor  # noqa: E402

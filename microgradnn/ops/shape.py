@@ -459,9 +459,11 @@ def _normalize_index(x, index):
     for it in items:
         if isinstance(it, Tensor):
             it = it.data
-        elif isinstance(it, list):
-            it = np.asarray(it)
-            if it.size == 0:
+        if isinstance(it, (list, tuple, range, np.ndarray)):
+            # A copy: the graph keeps the index, and the caller may change their array
+            # later. (Inside an index, a tuple is a list of positions, as in NumPy.)
+            it = np.array(it)
+            if it.size == 0 and it.dtype.kind == "f":
                 it = it.astype(np.intp)
         if isinstance(it, np.ndarray) and it.dtype.kind not in "biu":
             raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype "
