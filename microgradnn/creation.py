@@ -31,10 +31,9 @@ def generator() -> np.random.Generator:
 def _shape(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    try:
-        out = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"shape must be ints or one tuple of ints, got {shape!r}") from None
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"shape must be ints or one tuple of ints, got {shape!r}")
+    out = tuple(int(s) for s in shape)
     if any(s < 0 for s in out):
         raise ValueError(f"negative dimension in shape {out}")
     return out
@@ -141,9 +140,16 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
 
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the generator seeded by ``manual_seed``."""
-    return _out(_rng.random(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _out(_sample(_rng.random, _shape(shape), _float(dtype)), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the generator seeded by ``manual_seed``."""
-    return _out(_rng.standard_normal(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _out(_sample(_rng.standard_normal, _shape(shape), _float(dtype)), requires_grad)
+
+
+def _sample(draw, shape, dtype: np.dtype) -> np.ndarray:
+    # NumPy's generator draws float32 and float64 only; other floats are cast from float32.
+    if dtype in (np.float32, np.float64):
+        return draw(shape, dtype=dtype)
+    return draw(shape, dtype=np.float32).astype(dtype)

@@ -293,7 +293,10 @@ class Tensor:
             other = other.data
         elif not isinstance(other, (int, float, complex, np.ndarray, np.generic, list, tuple)):
             return NotImplemented
-        return _make(fn(self.data, other), False, None)
+        try:
+            return _make(np.asarray(fn(self.data, other)), False, None)
+        except ValueError as e:
+            raise ValueError(f"{fn.__name__}: {e}") from None
 
     def __lt__(self, other):
         return self._compare(other, np.less)

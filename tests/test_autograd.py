@@ -500,3 +500,24 @@ def test_untracked_in_place_writes_and_bounds_are_refused():
         buf[0] = x[0] * 3
     with pytest.raises(TypeError, match="clip: bounds that require grad"):
         x.clip(min=leaf(1.5))
+
+
+def test_a_module_keeping_its_output_is_freed_without_gc():
+    class Keeps(mg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = mg.nn.Linear(2, 2)
+
+        def forward(self, x):
+            self.last = self.lin(x)
+            return self.last
+
+    gc.disable()
+    try:
+        m = Keeps()
+        m(mg.ones(1, 2))
+        ref = weakref.ref(m)
+        del m
+        assert ref() is None
+    finally:
+        gc.enable()

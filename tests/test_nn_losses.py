@@ -497,3 +497,13 @@ def test_loss_module_state_dicts_match_pytorch():
              (nn.NLLLoss(), torch.nn.NLLLoss()), (nn.MSELoss(), torch.nn.MSELoss())]
     for ours, theirs in pairs:
         assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_every_target_ignored_gives_nan_loss_and_zero_gradient():
+    x = mg.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    for loss_fn in (F.cross_entropy, F.nll_loss):
+        x.grad = None
+        loss = loss_fn(x, mg.tensor([0, 0, 0]), ignore_index=0)
+        loss.backward()
+        assert np.isnan(loss.item()) and not np.isnan(x.grad.data).any()
+    assert F.mse_loss(mg.tensor([1.0, 2.0]), [1.0, 3.0]).dtype == np.float32

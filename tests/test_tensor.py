@@ -212,3 +212,31 @@ def test_failed_operation_leaves_its_inputs_untouched():
         x @ mg.ones(4, 5, dtype=mg.float64)
     assert x.grad_fn is None and x.grad is None
     np.testing.assert_array_equal(x.data, before)
+
+
+# ---------------------------------------------------------------- found in review
+def test_max_min_with_dim_return_values_and_indices_like_pytorch():
+    x = mg.tensor([[1.0, 5.0], [3.0, 2.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    assert values.tolist() == [5, 3] and indices.tolist() == [1, 0]
+    assert x.max(dim=1)[0].tolist() == [5, 3]          # PyTorch code means the values
+    assert x.max(axis=1).tolist() == [5, 3]            # NumPy's axis: the values alone
+    assert x.min(dim=0, keepdim=True).indices.shape == (1, 2)
+
+
+def test_zero_d_tensors_take_axis_minus_one_and_ints_softmax_to_floats():
+    assert mg.softmax(mg.tensor(1.0)).item() == 1.0
+    assert mg.tensor(2.0).sum(-1).item() == 2.0
+    assert mg.logsumexp(mg.tensor([1, 2])).dtype == np.float32
+    assert mg.heaviside(mg.tensor([0, 1]), 0.5).tolist() == [0.5, 1.0]
+
+
+def test_review_errors_and_dtypes():
+    with pytest.raises(ValueError, match="transpose: dimension 2 is out of range"):
+        mg.zeros(2, 3).transpose((1, 2))
+    with pytest.raises(ValueError, match=r"equal: .*\(2,\) \(3,\)"):
+        mg.ones(2) == mg.ones(3)
+    with pytest.raises(TypeError, match="shape must be ints"):
+        mg.zeros(2.5)
+    assert mg.rand(2, dtype=mg.float16).dtype == np.float16
+    assert mg.randn(2, dtype=mg.float16).dtype == np.float16

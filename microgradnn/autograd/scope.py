@@ -5,18 +5,28 @@ meanwhile keeps a reference to the innermost frame (one attribute per node).
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 
 class Frame:
-    """One call of one module: the module, and the frame of the module that called it."""
+    """One call of one module: the module, and the frame of the module that called it.
 
-    __slots__ = ("module", "parent", "depth")
+    The module is held weakly: a module that keeps its own output (``self.last = out``)
+    would otherwise form a cycle module -> output -> node -> frame -> module.
+    """
+
+    __slots__ = ("_module", "parent", "depth")
 
     def __init__(self, module: Any, parent: "Frame | None") -> None:
-        self.module = module
+        self._module = weakref.ref(module)
         self.parent = parent
         self.depth = 0 if parent is None else parent.depth + 1
+
+    @property
+    def module(self) -> Any:
+        """The module of this call (None once it has been garbage collected)."""
+        return self._module()
 
     def path(self) -> list["Frame"]:
         """Frames from the outermost call to this one."""

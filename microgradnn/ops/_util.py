@@ -42,7 +42,7 @@ def normalize_axis(op: str, axis, ndim: int, shape: Shape) -> tuple[int, ...] | 
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # a 0-d tensor takes 0 and -1 (PyTorch)
             raise ValueError(f"{op}: axis {a} is out of range for a tensor of shape {shape} "
                              f"(ndim {ndim})")
         out.append(int(a) % ndim if ndim else 0)

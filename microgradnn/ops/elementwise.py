@@ -317,7 +317,7 @@ class Heaviside(Function):
 
     @staticmethod
     def forward(ctx, x, values=0.0):
-        return np.heaviside(x, np.asarray(values, dtype=x.dtype))
+        return np.heaviside(x, values)
 
     @staticmethod
     def backward(ctx, grad):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -175,24 +176,53 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return Mean.apply(_t(x), axis=_axis("mean", axis, dim), keepdims=_keep(keepdims, keepdim))
 
 
+class ValuesIndices(NamedTuple):
+    """What ``max``/``min`` return when given PyTorch's ``dim=``: values and their indices."""
+
+    values: "Tensor"
+    indices: "Tensor"
+
+
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Largest element over ``axis``; tied elements share the gradient evenly.
 
+    With NumPy's ``axis`` the result is the values; with PyTorch's ``dim`` it is
+    ``(values, indices)``, as ``torch.max(x, dim)`` returns, so ``x.max(dim=1)[0]`` means
+    the same in both libraries.
+
     >>> import microgradnn as mg
-    >>> mg.max(mg.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
+    >>> x = mg.tensor([[1.0, 5.0], [3.0, 2.0]])
+    >>> mg.max(x, axis=1)
     tensor([5., 3.])
+    >>> x.max(dim=1).indices
+    tensor([1, 0])
     """
-    return Max.apply(_t(x), axis=_axis("max", axis, dim), keepdims=_keep(keepdims, keepdim))
+    return _extreme(Max, np.argmax, x, axis, keepdims, dim, keepdim)
 
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Smallest element over ``axis``; tied elements share the gradient evenly.
+    """Smallest element over ``axis``; tied elements share the gradient evenly. With
+    ``dim=`` the result is ``(values, indices)``, as in PyTorch (see :func:`max`).
 
     >>> import microgradnn as mg
     >>> mg.min(mg.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
     tensor([1., 2.])
     """
-    return Min.apply(_t(x), axis=_axis("min", axis, dim), keepdims=_keep(keepdims, keepdim))
+    return _extreme(Min, np.argmin, x, axis, keepdims, dim, keepdim)
+
+
+def _extreme(op, arg_fn, x, axis, keepdims, dim, keepdim):
+    x = _t(x)
+    keep = _keep(keepdims, keepdim)
+    values = op.apply(x, axis=_axis(op.op_name, axis, dim), keepdims=keep)
+    if dim is None:
+        return values
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op.op_name}: dim must be one int (PyTorch), got {dim!r}; use "
+                        "axis= for several axes")
+    index = arg_fn(x.data, axis=normalize_axis(op.op_name, dim, x.ndim, x.shape)[0]
+                   if x.ndim else None, keepdims=keep)
+    return ValuesIndices(values, _make(np.asarray(index), False, None))
 
 
 def var(x, axis=None, keepdims=False, *, ddof=0, correction=None, dim=None, keepdim=None):
@@ -232,7 +262,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     >>> mg.logsumexp(mg.tensor([1000.0, 1000.0], dtype=mg.float64))
     tensor(1000.6931, dtype=float64)
     """
-    x = _t(x)
+    x = _float(x)
     axes = normalize_axis("logsumexp", _axis("logsumexp", axis, dim), x.ndim, x.shape)
     if x.size == 0:
         # Over an empty axis the sum of exponentials is 0 and its log is -inf; computed
@@ -253,7 +283,7 @@ def softmax(x, axis=-1, *, dim=None):
     >>> mg.softmax(mg.tensor([0.0, 0.0]))
     tensor([0.5, 0.5])
     """
-    x = _t(x)
+    x = _float(x)
     axes = normalize_axis("softmax", _axis("softmax", axis, dim), x.ndim, x.shape)
     e = (x - _shift(x, axes)).exp()
     return e / e.sum(axis=axes, keepdims=True)
@@ -266,7 +296,7 @@ def log_softmax(x, axis=-1, *, dim=None):
     >>> mg.log_softmax(mg.tensor([0.0, 0.0]))
     tensor([-0.6931, -0.6931])
     """
-    x = _t(x)
+    x = _float(x)
     axes = normalize_axis("log_softmax", _axis("log_softmax", axis, dim), x.ndim, x.shape)
     return x - logsumexp(x, axis=axes, keepdims=True)
 
@@ -283,5 +313,12 @@ def _t(x):
     return x if isinstance(x, Tensor) else tensor(x)
 
 
+def _float(x):
+    """``x`` as a floating-point tensor (exponentials of integers are floats, as PyTorch)."""
+    x = _t(x)
+    return x if x.dtype.kind in "fc" else x.astype(get_default_dtype())
+
+
+from ..dtypes import get_default_dtype  # noqa: E402
 from ..tensor import Tensor, _make, tensor  # noqa: E402
 from .shape import broadcast_to  # noqa: E402

@@ -264,14 +264,14 @@ def transpose(x, *axes):
     if not axes:
         perm = tuple(range(nd))[::-1]
     elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        perm = tuple(a % nd if nd else a for a in axes[0])
+        perm = tuple(_dim("transpose", a, nd) for a in axes[0])
     elif len(axes) == 2:
         d0, d1 = _dim("transpose", axes[0], nd), _dim("transpose", axes[1], nd)
         perm = list(range(nd))
         perm[d0], perm[d1] = perm[d1], perm[d0]
         perm = tuple(perm)
     else:
-        perm = tuple(a % nd if nd else a for a in axes)
+        perm = tuple(_dim("transpose", a, nd) for a in axes)
     return Transpose.apply(x, axes=perm)
 
 

@@ -38,8 +38,12 @@ def _input(op: str, input) -> Tensor:
 
 
 def _same_shape_target(op: str, x: Tensor, target) -> Tensor:
-    """The target as a Tensor of x's shape; ints and bools become x's dtype."""
-    t = target if isinstance(target, Tensor) else tensor(np.asarray(target))
+    """The target as a Tensor of x's shape; ints, bools and Python floats become x's dtype."""
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)
+        t = tensor(target, dtype=x.dtype if target.dtype.kind in "biuf" else None)
+    else:
+        t = target
     if t.shape != x.shape:
         raise ValueError(f"{op}: target shape {t.shape} != input shape {x.shape} (no "
                          "broadcasting: reshape one of them)")
@@ -185,9 +189,10 @@ def _nll(logp: Tensor, safe: np.ndarray, valid: np.ndarray, w: np.ndarray | None
 
 
 def _divide(total: Tensor, denom: float) -> Tensor:
-    # 0/0 (every target ignored) is nan in PyTorch; produce it without NumPy's warning.
+    # 0/0 (every target ignored) is nan in PyTorch, with gradient 0 (not nan); produce
+    # both without NumPy's warning.
     if denom == 0.0:
-        return total * np.asarray(np.nan, dtype=total.dtype)
+        return total * np.asarray(0.0, dtype=total.dtype) + np.asarray(np.nan, dtype=total.dtype)
     return total / denom
 
 
@@ -300,8 +305,10 @@ class CrossEntropy(Function):
         if reduction == "sum":
             return np.asarray(loss.sum(), dtype=x.dtype)
         denom = float(wt.sum())
-        ctx.scale = 1.0 / denom if denom != 0.0 else np.nan  # all ignored: nan, as PyTorch
-        return np.asarray(loss.sum() * ctx.scale, dtype=x.dtype)
+        # Every target ignored: the loss is nan and the gradient 0, as in PyTorch.
+        ctx.scale = 1.0 / denom if denom != 0.0 else 0.0
+        value = loss.sum() * ctx.scale if denom != 0.0 else np.nan
+        return np.asarray(value, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
