@@ -191,8 +191,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     header = json.dumps({"arrays": enc.entries, "root": root},
                         allow_nan=False, separators=(",", ":")).encode("utf-8")
 
-    path = os.fsdecode(path)
-    folder, base = os.path.split(os.path.abspath(path))
+    # Through a symlink: replace the file it points to, not the link itself.
+    path = os.path.realpath(os.fsdecode(path))
+    folder, base = os.path.split(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -203,6 +204,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
             continue
     try:
         with os.fdopen(fd, "wb") as f:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f.fileno(), os.stat(path).st_mode & 0o7777)  # keep the old mode
             _write_payload(f, header, enc)
             f.flush()
             os.fsync(f.fileno())
@@ -230,6 +233,19 @@ class _Decoder:
             self.fail("'arrays' is not a list")
         self.entries = entries
         self.used = [False] * len(entries)
+        # save() writes arrays one after another; regions that overlap could let a small
+        # file describe the same bytes many times over (and make load allocate that much).
+        # (Malformed entries are reported by array() when referenced.)
+        end = 0
+        for index, entry in enumerate(entries):
+            offset = entry.get("offset") if isinstance(entry, dict) else None
+            nbytes = entry.get("nbytes") if isinstance(entry, dict) else None
+            if type(offset) is not int or type(nbytes) is not int or min(offset, nbytes) < 0:
+                continue
+            if offset < end:
+                self.fail(f"array {index} (offset {offset}) overlaps the array before it, "
+                          f"which ends at {end}")
+            end = offset + nbytes
 
     def fail(self, what: str):
         raise CheckpointError(f"load: {self.path}: malformed header: {what}")

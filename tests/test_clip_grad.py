@@ -83,7 +83,9 @@ def test_total_norm_and_clip_with_norm_split_the_work():
     assert total.item() == pytest.approx(3.0)
     clip_grads_with_norm_([a, b], 1.5, total)
     np.testing.assert_allclose(np.r_[a.grad.data, b.grad.data], [0.5, 1.0, 1.0], rtol=1e-5)
-    assert get_total_norm([a.grad], norm_type=0).item() == 2.0
+    # order 0, as PyTorch: the number of tensors whose own 0-norm is nonzero
+    assert get_total_norm([a.grad], norm_type=0).item() == 1.0
+    assert get_total_norm([a.grad, mg.zeros(2), b.grad], norm_type=0).item() == 2.0
     assert get_total_norm([mg.tensor([-3.0, 1.0])], norm_type=-math.inf).item() == 1.0
 
 

@@ -417,3 +417,12 @@ def test_matches_pytorch_conv1d_and_unfold():
     np.testing.assert_allclose(F.unfold(mg.tensor(x), *args).data, cols)
     np.testing.assert_allclose(F.fold(mg.tensor(cols), (7, 6), *args).data,
                                torch.nn.functional.fold(torch.tensor(cols), (7, 6), *args).numpy())
+
+
+def test_review_pad_overcrop_and_integer_types():
+    import numpy as np
+    import microgradnn as mg
+    from microgradnn.nn import functional as F
+    with pytest.raises(ValueError, match="crop more than"):
+        F.pad(mg.arange(4.0).reshape(1, 4), (0, -5))
+    assert mg.nn.MaxPool2d(np.int64(2))(mg.zeros((1, 1, 4, 4))).shape == (1, 1, 2, 2)

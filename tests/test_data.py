@@ -440,3 +440,14 @@ def test_unseeded_shuffle_follows_manual_seed():
         mg.manual_seed(0)
         orders.append(next(iter(DataLoader(ds, batch_size=10, shuffle=True)))[0].data.tolist())
     assert orders[0] == orders[1] and sorted(orders[0]) == list(range(10))
+
+
+def test_a_subclass_reading_samples_its_own_way_is_read_sample_by_sample():
+    class Images(TensorDataset):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x.reshape(1, 2, 2), y
+
+    ds = Images(np.arange(16.0).reshape(4, 4), np.arange(4))
+    xb, yb = next(iter(DataLoader(ds, batch_size=2)))
+    assert xb.shape == (2, 1, 2, 2) and yb.tolist() == [0, 1]

@@ -195,3 +195,12 @@ def test_lr_sequences_match_pytorch(name, kw, metrics):
     want = _sequence(getattr(torch.optim.lr_scheduler, name)(theirs, **kw), theirs, 40,
                      metrics)
     np.testing.assert_array_equal(got, want)
+
+
+def test_state_dict_saved_by_pytorch_loads():
+    # PyTorch's scheduler state carries two private flags of its own; they are skipped.
+    w = mg.nn.Parameter(mg.zeros(1))
+    sched = ls.StepLR(mg.optim.SGD([w], lr=1.0), step_size=2)
+    state = dict(sched.state_dict(), _get_lr_called_within_step=False, _is_initial=False)
+    sched.load_state_dict(state)
+    assert sched.get_last_lr() == [1.0]

@@ -561,3 +561,25 @@ def test_new_file_mode_follows_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "m.mgnn").stat().st_mode & 0o777 == 0o640
+
+
+def test_overlapping_array_regions_are_rejected(tmp_path):
+    # A small file must not describe the same bytes many times (and so allocate many times).
+    mib = 1 << 20
+    header = json.dumps({"arrays": [{"dtype": "uint8", "shape": [mib], "offset": 0,
+                                     "nbytes": mib}] * 50,
+                         "root": [{"ndarray": i} for i in range(50)]}).encode()
+    body = serialization.PREFIX.pack(serialization.MAGIC, 1, 0, len(header), mib) + header
+    body += bytes(-len(body) % 64) + bytes(mib)
+    assert_rejected(body + hashlib.sha256(body).digest(), tmp_path / "x.mgnn", match="overlaps")
+
+
+def test_save_through_a_symlink_keeps_the_link_and_the_file_mode(tmp_path):
+    target = tmp_path / "ck.mgnn"
+    save({"a": 1}, target)
+    os.chmod(target, 0o600)
+    link = tmp_path / "link.mgnn"
+    link.symlink_to(target)
+    save({"a": 2}, link)
+    assert link.is_symlink() and load(target) == {"a": 2}
+    assert (os.stat(target).st_mode & 0o777) == 0o600

@@ -668,3 +668,24 @@ def test_save_steps_renders_every_frame(tmp_path):
     assert "<title>A neuron</title>" in page and "play" in page
     for block in re.findall(r"<svg.*?</svg>", page, re.S):
         ET.fromstring(block)   # each inline picture is well-formed XML
+
+
+def test_last_stepper_frame_shows_gradients_that_bypassed_a_none():
+    # A Function whose backward returns None for an input: that consumer never runs,
+    # and the leaf's gradient must still show as complete in the last frame.
+    class FirstOnly(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    x.name = "x"
+    y = FirstOnly.apply(x * 2.0, x * 3.0).sum()
+    last = backward_steps(y)[-1].source
+    (x_node,) = [ln for ln in last.splitlines() if "<B>x</B>" in ln]
+    grad_cell = x_node.split(">grad<")[1]
+    assert "[2 2]" in grad_cell and "#ffffff" not in grad_cell  # shown, not hidden

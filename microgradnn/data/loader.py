@@ -125,7 +125,9 @@ class DataLoader:
 
     def _batches(self, order: np.ndarray) -> Iterator[Any]:
         stop = len(self) * self.batch_size if self.drop_last else len(order)
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is None
+        # One fancy-index per batch, unless a subclass reads its samples its own way.
+        fast = (type(self.dataset).__getitem__ is TensorDataset.__getitem__
+                and isinstance(self.dataset, TensorDataset) and self.collate_fn is None)
         collate = self.collate_fn or default_collate
         for start in range(0, stop, self.batch_size):
             index = order[start:start + self.batch_size]

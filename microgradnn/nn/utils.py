@@ -61,10 +61,11 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     if not tensors:
         return Tensor(np.zeros((), dtype=np.float32))
     dtype = np.result_type(*[t.data.dtype for t in tensors])
-    # the norm of the per-tensor norms equals the norm of everything concatenated
+    # The norm of the per-tensor norms, as PyTorch computes it: for p > 0 that is the norm
+    # of everything concatenated; for p = 0 it counts the tensors with a nonzero gradient.
     with np.errstate(over="ignore", invalid="ignore"):  # huge or inf entries: inf norm
         norms = np.array([_vector_norm(t.data, norm_type) for t in tensors])
-        total = _vector_norm(norms, norm_type) if norm_type != 0 else float(norms.sum())
+        total = _vector_norm(norms, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients is {total}, so they cannot be clipped; pass "

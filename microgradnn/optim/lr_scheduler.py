@@ -19,6 +19,9 @@ def _check_optimizer(name: str, optimizer: Any) -> None:
         raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
 
 
+_TORCH_PRIVATE = {"_get_lr_called_within_step", "_is_initial"}
+
+
 class LRScheduler:
     """Base class: subclasses write ``get_lr()``, the learning rates for epoch
     ``last_epoch`` computed from the current ones (``group['lr']``) and ``base_lrs``.
@@ -71,6 +74,8 @@ class LRScheduler:
         if not isinstance(state_dict, dict):
             raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict, got "
                             f"{type(state_dict).__name__}")
+        # PyTorch's own bookkeeping, which a state dict saved from PyTorch carries along
+        state_dict = {k: v for k, v in state_dict.items() if k not in _TORCH_PRIVATE}
         unknown = sorted(set(map(str, state_dict)) - set(self.state_dict()))
         if unknown:
             raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected keys "

@@ -103,7 +103,9 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
     largest = max(finite) if finite else 0.0
 
     # a tensor's gradient is complete once every operation using it has sent its part
-    waiting = [len(set(c)) for c in g.consumers]
+    # (counting only consumers that run: one that received no gradient sends none)
+    stepped = {k for k, _ in steps}
+    waiting = [len({c for c in cons if c in stepped}) for cons in g.consumers]
     known: dict[int, np.ndarray] = {k: final[k] for k in g.roots if k in final}
     frames = []
     n = len(steps)

@@ -157,7 +157,8 @@ def _pool_geometry(op: str, nsp: int, x: Tensor, kernel_size, stride, padding, d
     """Checked (kernel, stride, pad, dilation, out, pairs); ``pairs`` pad the end a little
     more when ``ceil_mode`` lets the last window hang over it."""
     kernel = _ntuple(op, "kernel_size", kernel_size, nsp, 1)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+    stride = kernel if stride is None or (not isinstance(stride, (int, np.integer))
+                                          and len(stride) == 0) \
         else _ntuple(op, "stride", stride, nsp, 1)
     pad = _ntuple(op, "padding", padding, nsp, 0)
     dilation = _ntuple(op, "dilation", dilation, nsp, 1)
@@ -451,6 +452,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     if mode == "constant":
         if any(lo < 0 or hi < 0 for lo, hi in pairs):
             # Negative widths crop (PyTorch): slice first, then pad what is left.
+            for (lo, hi), n in zip(pairs, x.shape):
+                if n + min(lo, 0) + min(hi, 0) < 0:
+                    raise ValueError(f"pad: widths {tuple(pad)!r} crop more than the "
+                                     f"{n} elements of an axis (input shape {x.shape})")
             x = x[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pairs, x.shape))]
             pairs = [(max(lo, 0), max(hi, 0)) for lo, hi in pairs]
         return _mg_pad(x, tuple(pairs), constant_values=value)
