@@ -135,7 +135,7 @@ def snapshot(root):
     state = []
     for item in g.items:
         if isinstance(item, Function):
-            state.append((item, item.grad, item.value, item.saved, item.released, item.next))
+            state.append((item, item.grad, item.value, item.saved, item.next))
         else:
             state.append((item, item.grad, item.data, item.requires_grad))
     return state
@@ -145,7 +145,7 @@ def assert_unchanged(before):
     for entry in before:
         item = entry[0]
         if isinstance(item, Function):
-            now = (item, item.grad, item.value, item.saved, item.released, item.next)
+            now = (item, item.grad, item.value, item.saved, item.next)
         else:
             now = (item, item.grad, item.data, item.requires_grad)
         assert all(a is b for a, b in zip(entry, now)), f"drawing changed {item!r}"

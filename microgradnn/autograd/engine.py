@@ -113,8 +113,7 @@ def run_backward(roots: Sequence, seeds: Sequence, *, retain_graph: bool, create
             else:
                 in_grads = _call_backward(fn, grad, create_graph)
             if not retain_graph and fn.saved:
-                fn.saved = None
-                fn.released = True
+                fn.saved = None  # released: a second backward through fn will say so
             for nxt, g in zip(fn.next, in_grads):
                 if nxt is None:
                     continue

@@ -65,8 +65,13 @@ class Function:
     """
 
     # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
-    __slots__ = ("next", "args", "needs_input_grad", "saved", "value", "grad", "hooks", "scope",
-                 "name", "released", "__weakref__")
+    __slots__ = ("next", "needs_input_grad", "saved", "value", "grad", "scope",
+                 "__dict__", "__weakref__")
+
+    # Rarely set, so class-level defaults rather than one more assignment per node made:
+    hooks = None  #: hooks registered on the output tensor (``Tensor.register_hook``)
+    name = None   #: a label for pictures (``tensor.name = "h"``)
+    args = None   #: the arrays forward received, kept only when two inputs shared one
 
     #: Built-in operations set this: their ``backward`` uses only operators, methods and
     #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
@@ -115,16 +120,27 @@ class Function:
     def _saved_as_tensor(self, s):
         """The tensor a saved array stands for: this node's output, an input, or a constant.
 
-        Inputs are found by position: ``args`` holds the very arrays ``forward`` received,
-        made distinct objects where two inputs shared one array (see ``_unalias``).
+        Inputs are recognised by identity: the array an input tensor holds. Where two
+        inputs shared one array, ``_unalias`` gave the later one a view of its own and
+        ``args`` keeps the arrays ``forward`` received, matched by position.
         """
         if s is self.value:
             return _make(s, True, self)
-        for a, nxt in zip(self.args, self.next):
-            if s is a:
+        if self.args is not None:
+            for a, nxt in zip(self.args, self.next):
+                if s is a:
+                    if nxt is None:
+                        break
+                    return _make(s, True, nxt) if isinstance(nxt, Function) else nxt
+        else:
+            for nxt in self.next:
                 if nxt is None:
-                    break
-                return _make(s, True, nxt) if isinstance(nxt, Function) else nxt
+                    continue
+                if isinstance(nxt, Function):
+                    if s is nxt.value:
+                        return _make(s, True, nxt)
+                elif s is nxt.data:
+                    return nxt
         if isinstance(s, np.ndarray):
             return _make(s, False, None)
         return s  # Python numbers stay as they are (NumPy's weak scalar promotion)
@@ -152,8 +168,7 @@ class Function:
                 arrays.append(a)
             nxt.append(None)
         record = record and grad_mode.enabled
-        if record and len(arrays) > 1:
-            _unalias(arrays, nxt)
+        aliased = record and len(arrays) > 1 and _unalias(arrays, nxt)
         ctx = _object_new(cls)
         ctx.saved = ()
         try:
@@ -164,7 +179,9 @@ class Function:
             out = _fix_scalar(ctx, out)
         if not record or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, tuple(nxt), None, tuple(arrays))
+        if aliased:
+            ctx.args = tuple(arrays)
+        return _record(ctx, out, tuple(nxt))
 
     # Fast paths with the exact semantics of ``apply`` for one and two tensor arguments:
     # the operators and elementwise methods go through these, skipping the generic loop.
@@ -180,7 +197,7 @@ class Function:
             out = _fix_scalar(ctx, out)
         if not (x._requires_grad and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1, (x.data,))
+        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1)
 
     @classmethod
     def _apply2(cls, a, b):
@@ -192,9 +209,10 @@ class Function:
             xb, nb = b.data, ((b.grad_fn or b) if b._requires_grad else None)
         else:
             xb, nb = b, None
+        ctx = _object_new(cls)
         if xa is xb and na is not nb and type(xa) is np.ndarray:
             xb = xb.view()  # x * x.detach(): two inputs, one array (see _unalias)
-        ctx = _object_new(cls)
+            ctx.args = (xa, xb)
         ctx.saved = ()
         try:
             out = cls.forward(ctx, xa, xb)
@@ -204,7 +222,7 @@ class Function:
             out = _fix_scalar(ctx, out)
         if (na is None and nb is None) or not grad_mode.enabled or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)], (xa, xb))
+        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)])
 
 
 def _fix_scalar(ctx: Function, out) -> np.ndarray:
@@ -216,30 +234,28 @@ def _fix_scalar(ctx: Function, out) -> np.ndarray:
     return arr
 
 
-def _unalias(arrays: list, nxt: list) -> None:
+def _unalias(arrays: list, nxt: list) -> bool:
     """Give a distinct array object (a view) to each input that shares its array with an
     earlier input but is another tensor (``y * y.detach()``): saved values are matched to
-    inputs by identity, and must not be taken for the wrong one."""
+    inputs by identity, and must not be taken for the wrong one. True if any was given."""
     first: dict[int, int] = {}
+    changed = False
     for i, a in enumerate(arrays):
         if type(a) is np.ndarray:
             j = first.setdefault(id(a), i)
             if j != i and nxt[j] is not nxt[i]:
                 arrays[i] = a.view()
+                changed = True
+    return changed
 
 
-def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None,
-            args: tuple) -> "Tensor":
+def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None = None) -> "Tensor":
     """Make ``ctx`` a node of the graph and return its output tensor."""
     ctx.next = nxt
-    ctx.args = args
     ctx.needs_input_grad = tuple([n is not None for n in nxt]) if needs is None else needs
     ctx.value = out
     ctx.grad = None
-    ctx.hooks = None
     ctx.scope = scope.current
-    ctx.name = None
-    ctx.released = False
     t = _object_new(Tensor)  # _make, inlined: this runs once per recorded operation
     t.data = out
     t.grad = None

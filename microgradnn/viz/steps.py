@@ -66,7 +66,7 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
     g = d.g
     items = g.items
     for item in items:
-        if isinstance(item, Function) and (item.released or item.saved is None):
+        if isinstance(item, Function) and item.saved is None:
             raise RuntimeError(
                 "backward_steps: the graph's saved values were released by backward(); "
                 "call backward(retain_graph=True), or draw the steps before calling "
