@@ -301,27 +301,23 @@ def wrap_items(text: str, width: int = 36) -> list[str]:
     >>> wrap_items("1, 8, kernel_size=(3, 3), stride=(1, 1)", 26)
     ['1, 8, kernel_size=(3, 3),', 'stride=(1, 1)']
     """
+    return _pack(_split_top_level(text), width)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap (one long word stays whole)."""
+    return _pack(text.split(), width)
+
+
+def _pack(pieces, width: int) -> list[str]:
+    """Join pieces with spaces into lines of at most ``width`` (a longer piece stays whole)."""
     lines, cur = [], ""
-    for piece in _split_top_level(text):
+    for piece in pieces:
         if cur and len(cur) + 1 + len(piece) > width:
             lines.append(cur)
             cur = piece
         else:
             cur = f"{cur} {piece}" if cur else piece
-    if cur:
-        lines.append(cur)
-    return lines
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Greedy word wrap (one long word stays whole)."""
-    lines, cur = [], ""
-    for word in text.split():
-        if cur and len(cur) + 1 + len(word) > width:
-            lines.append(cur)
-            cur = word
-        else:
-            cur = f"{cur} {word}" if cur else word
     if cur:
         lines.append(cur)
     return lines
