@@ -64,7 +64,8 @@ class Function:
     tensor(12.)
     """
 
-    # Node state. Subclasses without __slots__ get a __dict__ for their own ctx attributes.
+    # Node state in slots; a subclass's own ctx attributes (ctx.axis, ...) go in its own
+    # slots or in the __dict__, which also holds the rarely set fields below.
     __slots__ = ("next", "needs_input_grad", "saved", "value", "grad", "scope",
                  "__dict__", "__weakref__")
 
