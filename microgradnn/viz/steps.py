@@ -185,11 +185,11 @@ _PAGE = """<!DOCTYPE html>
 <body>
 <h1>{title}</h1>
 <div class="controls">
-  <button id="first" title="first step (Home)">&#x23EE;</button>
+  <button id="first" title="first step (Home)">|&#x25C0;</button>
   <button id="prev" title="previous step (&#x2190;)">&#x25C0; prev</button>
   <button id="play" title="play / pause (space)">&#x25B6; play</button>
   <button id="next" title="next step (&#x2192;)">next &#x25B6;</button>
-  <button id="last" title="last step (End)">&#x23ED;</button>
+  <button id="last" title="last step (End)">&#x25B6;|</button>
   <input id="slider" type="range" min="1" max="{count}" value="1">
   <span id="counter">1 / {count}</span>
   <span class="hint">keys: &#x2190; &#x2192; space</span>
@@ -217,7 +217,7 @@ _PAGE = """<!DOCTYPE html>
   function play() {{
     if (timer) {{ stop(); return; }}
     if (current === frames.length - 1) show(0);
-    playButton.innerHTML = "&#x23F8; pause";
+    playButton.innerHTML = "|| pause";
     timer = setInterval(function () {{
       if (current >= frames.length - 1) {{ stop(); return; }}
       show(current + 1);
@@ -236,7 +236,9 @@ _PAGE = """<!DOCTYPE html>
     else if (e.key === "End") {{ stop(); show(frames.length - 1); }}
     else if (e.key === " ") {{ e.preventDefault(); play(); }}
   }});
-  show(0);
+  // file.html#5 opens at step 5, so a teacher can link to one step.
+  var start = parseInt(window.location.hash.slice(1), 10);
+  show(isNaN(start) ? 0 : start - 1);
 }})();
 </script>
 </body>
@@ -248,7 +250,8 @@ def save_steps(frames: Sequence, path, *, title: str = "Backpropagation, step by
                interval: float = 1.5) -> Path:
     """Write frames (from :func:`backward_steps`) as one self-contained HTML file: inline
     SVG pictures with first / previous / play / next / last buttons, a slider and arrow
-    keys; no network access needed. Rendering needs Graphviz's ``dot``.
+    keys; no network access needed; ``file.html#5`` opens at step 5. Rendering needs
+    Graphviz's ``dot``.
 
     Args:
         frames: ``graphviz.Digraph`` objects (or SVG text), one per step.
