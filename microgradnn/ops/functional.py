@@ -48,7 +48,7 @@ def neg(x):
 
 
 def abs(x):
-    """|x|; the gradient at 0 is 0."""
+    """Absolute value ``|x|``; the gradient at 0 is 0."""
     return ew.Abs.apply(_t(x))
 
 
