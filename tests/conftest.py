@@ -1,4 +1,5 @@
-"""Hypothesis profiles: ``dev`` (fast, the default) and ``ci`` (more examples).
+"""Hypothesis profiles: ``dev`` (fast, the default), ``ci`` (more examples) and
+``thorough`` (many more, for an occasional long local run).
 
 Choose with the environment variable MICROGRADNN_HYPOTHESIS_PROFILE; scripts/test sets
 ``ci`` when the CI variable is set.
@@ -12,5 +13,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.register_profile(
     "ci", max_examples=40, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 settings.load_profile(os.environ.get("MICROGRADNN_HYPOTHESIS_PROFILE", "dev"))
