@@ -108,3 +108,19 @@ class enable_grad(_GradModeContext):
     """
 
     mode = True
+
+
+# Whether new nodes keep their output value and the gradient they receive, for pictures
+# (``mg.viz.keep()``). Today every node keeps them; the engine-safety work makes nodes
+# keep them only while this is on, so that ordinary training frees them after backward.
+keep_values = False
+
+
+def is_keeping_values() -> bool:
+    """True inside ``mg.viz.keep()``: new nodes keep values and received gradients."""
+    return keep_values
+
+
+def set_keep_values(mode: bool) -> None:
+    global keep_values
+    keep_values = bool(mode)

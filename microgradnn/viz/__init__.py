@@ -6,7 +6,8 @@ Drawing only reads the graph. ``graphviz`` is imported when a picture is made; r
 """
 from .dot import GraphvizNotFoundError
 from .graph import draw_graph
+from .keep import keep
 from .model import draw_model
 from .steps import backward_steps, save_steps
 
-__all__ = ["draw_graph", "draw_model", "backward_steps", "save_steps", "GraphvizNotFoundError"]
+__all__ = ["keep", "draw_graph", "draw_model", "backward_steps", "save_steps", "GraphvizNotFoundError"]
