@@ -14,8 +14,8 @@ microgradnn and shows each step of the recipe:
   count from ``nn.summary`` (with the lecture's question: 10 inputs, two hidden layers of
   10, 10 outputs: 330 parameters).
 
-By default it uses the 1,797 8×8 digits bundled with scikit-learn (``pip install
-microgradnn[demos]``; nothing is downloaded) and reaches about 0.97. With ``--mnist DIR``
+By default it uses the 1,797 8×8 digits bundled with scikit-learn (``./scripts/demo`` installs it,
+or ``pip install -e '.[demos]'`` from a checkout; nothing is downloaded) and reaches about 0.97. With ``--mnist DIR``
 it reads MNIST from files you already have (see ``microgradnn.data.load_mnist``). The
 trained weights go to demos/out/digits_mlp.mgnn (``mg.load`` reads them back).
 

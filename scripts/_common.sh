@@ -93,6 +93,26 @@ ensure_venv() {
     unset PYTHONHOME
 }
 
+# quietly LOG COMMAND...: run COMMAND with its output in LOG; on failure show the end of
+# the log (and where the whole of it is) and return the command's status.
+quietly() {
+    local log="$1"
+    shift
+    if "$@" >>"$log" 2>&1; then
+        return 0
+    else
+        local status=$?
+        tail -n 25 "$log" >&2
+        warn "the full output is in $log"
+        return "$status"
+    fi
+}
+
+# The log of this run's package installs: pip is noisy (and setuptools' editable-install
+# banner reads like a warning to a newcomer), so its output goes here and is shown only
+# when a step fails.
+INSTALL_LOG="$VENV/install.log"
+
 # install_project EXTRAS: editable install of microgradnn[EXTRAS] into .venv.
 # Skipped when the packaging files are unchanged since the last install of the same
 # extras, so that re-runs are fast and work offline (remove .venv to force it).
@@ -105,22 +125,45 @@ install_project() {
         python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("microgradnn") is None)' 2>/dev/null; then
         return 0
     fi
-    heading "Installing microgradnn[$extras] into .venv (editable)"
-    python -m pip install -q --upgrade pip
-    python -m pip install -q -e ".[$extras]"
+    heading "Installing microgradnn[$extras] into .venv (editable; pip's output goes to .venv/install.log)"
+    : >"$INSTALL_LOG"
+    quietly "$INSTALL_LOG" python -m pip install --upgrade pip
+    quietly "$INSTALL_LOG" python -m pip install -e ".[$extras]"
+    echo "installed: microgradnn and $(python -m pip list --format=freeze 2>/dev/null | wc -l) packages"
     printf '%s\n' "$want" >"$stamp"
 }
 
 # PyTorch is optional: when it is installed, the tests also compare layers, losses and
 # optimizers with it, and the benchmarks time it. The pin carries the +cpu label, so pip
 # takes a CPU wheel where the machine has one and never the registry's build with several
-# GB of CUDA packages. Failure is not fatal: the comparison tests skip.
+# GB of CUDA packages. Failure is not fatal: the comparison tests skip and say why.
 TORCH_VERSION="${TORCH_VERSION:-2.13.0+cpu}"
 ensure_torch() {
     python -c 'import torch' >/dev/null 2>&1 && return 0
-    [[ "${MICROGRADNN_NO_TORCH:-}" == 1 ]] && return 0
-    heading "Installing PyTorch $TORCH_VERSION (CPU) for the comparison tests"
-    if ! python -m pip install -q --only-binary=:all: "torch==$TORCH_VERSION"; then
-        warn "PyTorch $TORCH_VERSION could not be installed: the PyTorch comparison tests will skip"
+    if [[ "${MICROGRADNN_NO_TORCH:-}" == 1 ]]; then
+        echo "skipping PyTorch (MICROGRADNN_NO_TORCH=1): the PyTorch comparison tests will skip"
+        return 0
     fi
+    heading "Installing PyTorch $TORCH_VERSION, CPU build (optional: for the comparison tests)"
+    echo "about 190 MB to download, 750 MB installed; set MICROGRADNN_NO_TORCH=1 to skip it"
+    if python -m pip install --only-binary=:all: "torch==$TORCH_VERSION" >>"$INSTALL_LOG" 2>&1; then
+        echo "installed: torch $(python -c 'import torch; print(torch.__version__)')"
+    else
+        warn "PyTorch $TORCH_VERSION is not available from the configured package indexes" \
+            "(details in $INSTALL_LOG); continuing: the PyTorch comparison tests will skip"
+    fi
+}
+
+# Debian's Chromium runs the browser tests of the HTML pages (stepper, training view),
+# driven by Playwright (in the test extra). Optional: without it those tests skip.
+ensure_chromium() {
+    command -v chromium >/dev/null 2>&1 && return 0
+    command -v chromium-browser >/dev/null 2>&1 && return 0
+    [[ -n "${MICROGRADNN_CHROMIUM:-}" ]] && return 0
+    heading "Installing Chromium (optional: for the browser tests of the HTML pages)"
+    if apt_install chromium && command -v chromium >/dev/null 2>&1; then
+        echo "installed: $(chromium --version 2>/dev/null)"
+        return 0
+    fi
+    warn "continuing without Chromium: the browser tests will skip"
 }

@@ -1,20 +1,55 @@
-"""Hypothesis profiles: ``dev`` (fast, the default), ``ci`` (more examples) and
-``thorough`` (many more, for an occasional long local run).
+"""Hypothesis profiles and seeding, so that a CI run gives the same verdict on the same commit.
 
-Choose with the environment variable MICROGRADNN_HYPOTHESIS_PROFILE; scripts/test sets
-``ci`` when the CI variable is set.
+Profiles, chosen with the environment variable MICROGRADNN_HYPOTHESIS_PROFILE (scripts/test
+sets ``ci`` when the CI variable is set, ``dev`` otherwise):
+
+- ``dev`` (default): few examples, fast. Replays, first, every failing example saved in the
+  local database ``.hypothesis/``.
+- ``ci``: more examples, **derandomized**: each test draws the same examples on every run, so
+  CI's verdict depends only on the commit. No database (a CI checkout is fresh anyway); a
+  failure prints the blob that reproduces it.
+- ``explore``: as many examples as ``ci`` but fresh random draws on every run, saving what
+  fails in the local database, which later ``dev`` and ``explore`` runs replay. Use it to
+  look for new failures: ``MICROGRADNN_HYPOTHESIS_PROFILE=explore ./scripts/test``.
+- ``thorough``: ``explore`` with many more examples, for an occasional long run.
+
+Every test also starts with microgradnn's generator (``mg.rand``, initialisers, shuffling)
+seeded from the test's own name, so tests that draw with it repeat too.
 """
 import os
+import zlib
 
+import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
-settings.register_profile(
-    "dev", max_examples=15, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-settings.register_profile(
-    "ci", max_examples=40, deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-settings.register_profile(
-    "thorough", max_examples=300, deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-settings.load_profile(os.environ.get("MICROGRADNN_HYPOTHESIS_PROFILE", "dev"))
+import microgradnn as mg
+
+_quiet = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+_local_db = DirectoryBasedExampleDatabase(
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), ".hypothesis", "examples"))
+
+settings.register_profile("dev", max_examples=15, deadline=None, database=_local_db,
+                          suppress_health_check=_quiet)
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+                          database=None, print_blob=True, suppress_health_check=_quiet)
+settings.register_profile("explore", max_examples=40, deadline=None, database=_local_db,
+                          print_blob=True, suppress_health_check=_quiet)
+settings.register_profile("thorough", max_examples=300, deadline=None, database=_local_db,
+                          print_blob=True, suppress_health_check=_quiet)
+
+PROFILE = os.environ.get("MICROGRADNN_HYPOTHESIS_PROFILE", "dev")
+settings.load_profile(PROFILE)
+
+
+def pytest_report_header(config):
+    mode = "derandomized" if settings.default.derandomize else "random draws"
+    return (f"Hypothesis profile '{PROFILE}' ({settings.default.max_examples} examples, "
+            f"{mode}); microgradnn's generator seeded per test from the test's name")
+
+
+@pytest.fixture(autouse=True)
+def _seed_microgradnn(request):
+    """Seed mg's generator from the test id: repeatable, yet different between tests."""
+    mg.manual_seed(zlib.crc32(request.node.nodeid.encode()))
+    yield

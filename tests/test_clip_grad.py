@@ -42,7 +42,9 @@ def test_clip_grad_norm_matches_numpy(grads, norm_type, max_norm):
     assert total.item() == pytest.approx(want, rel=1e-12, abs=1e-300)
     coef = min(1.0, max_norm / (want + 1e-6))
     for p, g in zip(params, grads):
-        np.testing.assert_allclose(p.grad.data, g * coef, rtol=1e-12)
+        # atol scaled to the gradients: denormal draws round differently in either product
+        np.testing.assert_allclose(p.grad.data, g * coef, rtol=1e-12,
+                                   atol=1e-12 * float(np.abs(g).max(initial=0.0)))
     clipped = _numpy_norm([p.grad.data for p in params], norm_type)
     assert clipped <= max_norm * (1 + 1e-9)
 

@@ -418,7 +418,7 @@ def test_npy_never_unpickles(digits, tmp_path):
 
 
 def test_load_digits():
-    pytest.importorskip("sklearn", reason="scikit-learn not installed (pip install microgradnn[demos])")
+    pytest.importorskip("sklearn", reason="scikit-learn not installed (pip install scikit-learn)")
     X, y = load_digits()
     assert X.shape == (1797, 64) and X.dtype == np.float32
     assert y.shape == (1797,) and y.dtype == np.int64

@@ -8,7 +8,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     """The 1797 8x8 digit images bundled with scikit-learn: returns ``(X, y)``.
 
     ``X`` is float32 of shape (1797, 64) with pixel values 0..16, ``y`` int64 of shape
-    (1797,) with classes 0..9.  Needs scikit-learn (``pip install microgradnn[demos]``);
+    (1797,) with classes 0..9.  Needs scikit-learn (from a checkout: ``pip install -e '.[demos]'``);
     the data ships inside it, so nothing is downloaded.
 
     >>> X, y = load_digits()  # doctest: +SKIP
@@ -18,7 +18,7 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits as sklearn_load_digits
     except ImportError as e:
-        raise ImportError("load_digits needs scikit-learn: pip install microgradnn[demos] "
-                          "(or pip install scikit-learn)") from e
+        raise ImportError("load_digits needs scikit-learn: pip install scikit-learn "
+                          "(or, from a microgradnn checkout, pip install -e '.[demos]')") from e
     bunch = sklearn_load_digits()
     return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
