@@ -444,3 +444,29 @@ def test_review_pad_overcrop_and_integer_types():
     with pytest.raises(ValueError, match="crop more than"):
         F.pad(mg.arange(4.0).reshape(1, 4), (0, -5))
     assert mg.nn.MaxPool2d(np.int64(2))(mg.zeros((1, 1, 4, 4))).shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize("nsp, stride", [(2, 1), (2, 2), (1, 1)])
+def test_chunked_convolution_equals_one_chunk(monkeypatch, nsp, stride):
+    # Large batches run in chunks of samples (ops/conv.py, _COLS_BYTES); a tiny budget
+    # forces one sample per chunk, so every chunking path is compared with the whole batch.
+    from microgradnn.ops import conv as conv_ops
+    rng = np.random.default_rng(5)
+    shape = (5, 3) + (7,) * nsp
+    x0 = rng.standard_normal(shape)
+    w0 = rng.standard_normal((4, 3) + (3,) * nsp)
+    b0 = rng.standard_normal(4)
+    g0 = rng.standard_normal(CONV[nsp](mg.tensor(x0), mg.tensor(w0), None, stride, 1).shape)
+
+    def run():
+        x, w, b = (mg.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+        y = CONV[nsp](x, w, b, stride, 1)
+        y.backward(mg.tensor(g0))
+        return y.data, x.grad.data, w.grad.data, b.grad.data
+
+    whole = run()
+    monkeypatch.setattr(conv_ops, "_COLS_BYTES", 1)
+    assert len(conv_ops._chunks(5, 100)) == 5
+    chunked = run()
+    for a, b in zip(whole, chunked):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

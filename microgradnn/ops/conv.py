@@ -269,6 +269,29 @@ class FoldFlat(Function):
 
 
 # ---------------------------------------------------------------- convolution
+# The columns of a whole batch are large for realistic layers: conv 32→64 3×3 of PyTorch's
+# MNIST example needs 46 MB of them at batch 64, 720 MB at batch 1,000. glibc maps blocks
+# above its largest mmap threshold (32 MB) fresh from the OS and unmaps them on free, so
+# every step paid a page fault per 4 KB touched (a sixth of the step went to the kernel).
+# So the convolution runs over chunks of samples whose columns take at most _COLS_BYTES:
+# malloc reuses blocks that size, they stay in cache, and peak memory falls. When the whole
+# batch fits in one chunk the columns are saved for backward as before; otherwise backward
+# unfolds each chunk again (one more copy pass, cheaper than the faults it saves).
+_COLS_BYTES = 8 << 20
+
+
+def _chunks(n: int, per_sample: int):
+    """Slices of ``n`` samples whose columns take at most _COLS_BYTES (at least 1 sample)."""
+    step = max(1, min(n, _COLS_BYTES // max(per_sample, 1)))
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _weight_rows(w, nsp: int):
+    """(O, C, *kernel) -> (O, K·C): the weight in the columns' (kernel, channel) order."""
+    o, c, kernel = w.shape[0], w.shape[1], w.shape[2:]
+    return w.transpose((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape((o, math.prod(kernel) * c))
+
+
 class ConvNd(Function):
     """y[n, o, p] = Σ_{c,k} w[o, c, k] · x_padded[n, c, p·stride + k·dilation] + b[o];
     ∂L/∂w[o, c, k] = Σ_{n,p} g[n, o, p]·cols[n, k, c, p], ∂L/∂b = Σ_{n,p} g,
@@ -279,10 +302,11 @@ class ConvNd(Function):
     the MNIST CNN of benchmarks/bench_cnn.py a training step took 7.3 ms of CPU time with
     that composite and 4.6 ms with this node (best of 6 rounds of 25 steps), mostly because
     the bias add and the crop become one pass into a contiguous output (elementwise work
-    on the strided cropped view was slow) and the crop's scatter-back disappears. The backward is
-    written with operations that arrays and Tensors share (matmul, reshape, transpose,
-    sum, and the lifted fold/unfold/index_add), so ``create_graph=True`` records it and
-    higher derivatives come out of Unfold/Fold as before.
+    on the strided cropped view was slow) and the crop's scatter-back disappears. Plain
+    passes work in chunks of samples (see _COLS_BYTES above). A recorded backward
+    (``create_graph=True``) is written with operations that arrays and Tensors share
+    (matmul, reshape, transpose, sum, and the lifted fold/unfold/index_add), so it records
+    and higher derivatives come out of Unfold/Fold as before.
     """
 
     __slots__ = ("stride", "padding", "dilation", "flat", "size")
@@ -292,19 +316,22 @@ class ConvNd(Function):
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, flat):
         nsp = len(stride)
-        n, c = x.shape[:2]
+        n = x.shape[0]
         o, kernel = w.shape[0], w.shape[2:]
-        kc = math.prod(kernel) * c
-        w_rows = w.transpose((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape(o, kc)
+        w_rows = _weight_rows(w, nsp)
+        kc = w_rows.shape[1]
         if flat:
-            cols = _unfold_flat_array(x, kernel, padding, dilation)
             padded, out, length, _, _ = flat_layout(x.shape[2:], kernel, padding, dilation)
-            y = (w_rows @ cols.reshape(n, kc, length)).reshape((n, o, out[0]) + padded[1:])
-            y = y[_valid(out)]
         else:
-            cols = _unfold_array(x, kernel, stride, padding, dilation)
-            out = cols.shape[2 + nsp:]
-            y = (w_rows @ cols.reshape(n, kc, math.prod(out))).reshape((n, o) + out)
+            out = _out_shape(x.shape[2:], kernel, stride, padding, dilation)
+            length = math.prod(out)
+        y = np.empty((n, o, length), dtype=np.result_type(w_rows, x))
+        chunks = _chunks(n, kc * length * x.itemsize)
+        for part in chunks:
+            cols = ConvNd._columns(x[part], kernel, stride, padding, dilation, flat)
+            np.matmul(w_rows, cols.reshape(-1, kc, length), out=y[part])
+        y = (y.reshape((n, o, out[0]) + padded[1:])[_valid(out)] if flat
+             else y.reshape((n, o) + tuple(out)))
         if b is None:
             result = np.ascontiguousarray(y)
         else:
@@ -313,8 +340,13 @@ class ConvNd(Function):
             np.add(y, b.reshape((o,) + (1,) * nsp), out=result)
         ctx.stride, ctx.padding, ctx.dilation, ctx.flat = stride, padding, dilation, flat
         ctx.size = x.shape[2:]
-        ctx.save_for_backward(x, w, cols)
+        ctx.save_for_backward(x, w, cols if len(chunks) == 1 else None)
         return result
+
+    @staticmethod
+    def _columns(x, kernel, stride, padding, dilation, flat):
+        return (_unfold_flat_array(x, kernel, padding, dilation) if flat
+                else _unfold_array(x, kernel, stride, padding, dilation))
 
     @staticmethod
     def backward(ctx, grad):
@@ -330,26 +362,57 @@ class ConvNd(Function):
         else:
             length = math.prod(grad.shape[2:])
             g = grad.reshape((n, o, length))
-        gx = gw = gb = None
+        gb = grad.sum(axis=(0,) + tuple(range(2, 2 + nsp))) if need_b else None
+        if not isinstance(grad, Tensor):
+            gx, gw = _conv_grads_array(ctx, x, w, cols, g, need_x, need_w)
+            return gx, gw, gb
+        # recorded pass: the columns must be a function of x, not a saved constant
+        cols = (unfold_flat(x, kernel, ctx.padding, ctx.dilation) if ctx.flat else
+                unfold_windows(x, kernel, ctx.stride, ctx.padding, ctx.dilation))
+        gx = gw = None
         if need_w:
-            if isinstance(grad, Tensor):
-                # recorded pass: the columns must be a function of x, not a saved constant
-                cols = (unfold_flat(x, kernel, ctx.padding, ctx.dilation) if ctx.flat else
-                        unfold_windows(x, kernel, ctx.stride, ctx.padding, ctx.dilation))
             kc = math.prod(kernel) * c
             gw_rows = (g @ cols.reshape((n, kc, length)).swapaxes(-1, -2)).sum(axis=0)
-            gw = gw_rows.reshape((o,) + tuple(kernel) + (c,)).transpose(
-                (0, nsp + 1) + tuple(range(1, nsp + 1)))
+            gw = _rows_to_weight(gw_rows, w.shape)
         if need_x:
-            w_rows = w.transpose((0,) + tuple(range(2, 2 + nsp)) + (1,)).reshape(
-                (o, math.prod(kernel) * c))
-            gcols = (w_rows.swapaxes(0, 1) @ g).reshape(cols.shape)
+            gcols = (_weight_rows(w, nsp).swapaxes(0, 1) @ g).reshape(cols.shape)
             gx = (fold_flat(gcols, ctx.size, kernel, ctx.padding, ctx.dilation) if ctx.flat
                   else fold_windows(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
                                     ctx.dilation))
-        if need_b:
-            gb = grad.sum(axis=(0,) + tuple(range(2, 2 + nsp)))
         return gx, gw, gb
+
+
+def _rows_to_weight(rows, shape: Shape):
+    """(O, K·C) rows back to the (O, C, *kernel) weight layout (inverse of _weight_rows)."""
+    o, c, kernel = shape[0], shape[1], tuple(shape[2:])
+    nsp = len(kernel)
+    return rows.reshape((o,) + kernel + (c,)).transpose((0, nsp + 1) + tuple(range(1, nsp + 1)))
+
+
+def _conv_grads_array(ctx, x, w, cols, g, need_x: bool, need_w: bool):
+    """The plain pass's ∂L/∂x and ∂L/∂w, chunk by chunk as the forward ran (same formulas
+    as the recorded pass in ConvNd.backward: gw = Σ g·colsᵀ, gx = Fold(wᵀ g))."""
+    nsp = len(ctx.stride)
+    n, length = x.shape[0], g.shape[2]
+    kernel = w.shape[2:]
+    w_rows = _weight_rows(w, nsp)
+    kc = w_rows.shape[1]
+    gw_rows = np.zeros(w_rows.shape, dtype=w.dtype) if need_w else None
+    gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
+    for part in _chunks(n, kc * length * x.itemsize):
+        cs = cols if cols is not None else ConvNd._columns(
+            x[part], kernel, ctx.stride, ctx.padding, ctx.dilation, ctx.flat)
+        gp = g[part]
+        if need_w:
+            gw_rows += np.matmul(gp, cs.reshape(-1, kc, length).swapaxes(-1, -2)).sum(axis=0)
+        if need_x:
+            gcols = np.matmul(w_rows.T, gp).reshape(cs.shape)
+            gx[part] = (_fold_flat_array(gcols, ctx.size, kernel, ctx.padding, ctx.dilation)
+                        if ctx.flat else
+                        _fold_array(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
+                                    ctx.dilation))
+    gw = _rows_to_weight(gw_rows, w.shape) if need_w else None
+    return gx, gw
 
 
 def _valid(out: Shape) -> tuple:
