@@ -6,7 +6,7 @@
 >>> [xb.shape for xb, yb in DataLoader(TensorDataset(x, y), batch_size=4)]
 [(4, 3), (4, 3), (2, 3)]
 """
-from .dataset import Dataset, TensorDataset
+from .dataset import Dataset, Subset, TensorDataset, random_split
 from .digits import load_digits
 from .loader import DataLoader, default_collate
 from .mnist import MNIST, load_mnist
@@ -14,6 +14,8 @@ from .mnist import MNIST, load_mnist
 __all__ = [
     "Dataset",
     "TensorDataset",
+    "Subset",
+    "random_split",
     "DataLoader",
     "default_collate",
     "MNIST",
