@@ -390,7 +390,7 @@ def test_state_dict_layout_is_pytorchs():
     a, b = _two_params()
     c = Parameter(mg.zeros(1))
     opt = optim.Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.01)
-    a.grad, b.grad = mg.ones((2, 3)), mg.ones(4)
+    a.grad, b.grad = mg.ones((2, 3), dtype=a.dtype), mg.ones(4, dtype=b.dtype)
     opt.step()
     sd = opt.state_dict()
     assert list(sd) == ["state", "param_groups"]
@@ -463,7 +463,7 @@ def test_load_state_dict_copies_and_casts():
 def test_load_state_dict_errors():
     a, b = _two_params()
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad, b.grad = mg.ones((2, 3)), mg.ones(4)
+    a.grad, b.grad = mg.ones((2, 3), dtype=a.dtype), mg.ones(4, dtype=b.dtype)
     opt.step()
     sd = copy.deepcopy(opt.state_dict())
     with pytest.raises(ValueError, match=r"checkpoint has 1 parameter groups, this optimizer "
@@ -762,3 +762,84 @@ def test_lbfgs_with_several_parameters_matches_pytorch():
             np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(np.concatenate([p.data.ravel() for p in ours]),
                                np.linalg.solve(A, b), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- bad gradients
+def _all_optimizers():
+    """Every optimizer the package exports (new ones are covered without a change here)."""
+    return [getattr(optim, n) for n in optim.__all__
+            if isinstance(getattr(optim, n), type) and issubclass(getattr(optim, n), optim.Optimizer)
+            and getattr(optim, n) is not optim.Optimizer]
+
+
+def _spoil(p, how):
+    """Give p a bad gradient. A wrong shape or dtype is put behind a good Tensor's back
+    (its .data), so no check at assignment can catch it; a wrong type is assigned."""
+    if how == "shape":          # (1,) broadcasts silently into a (4,) update
+        p.grad = mg.zeros(p.shape, dtype=p.dtype)
+        p.grad.data = np.ones(1, dtype=p.dtype)
+    elif how == "dtype":
+        p.grad = mg.zeros(p.shape, dtype=p.dtype)
+        p.grad.data = np.ones(p.shape, dtype=np.float32)
+    else:                       # an ndarray, which has a .data attribute of its own
+        p.grad = np.ones(p.shape, dtype=p.dtype)
+
+
+@pytest.mark.parametrize("cls", _all_optimizers(), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("how", ["shape", "dtype", "type"])
+def test_a_bad_gradient_changes_nothing(cls, how):
+    """All or nothing: the second parameter's bad gradient raises before the first
+    parameter, or any state, is updated."""
+    good = Parameter(mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64))
+    bad = Parameter(mg.tensor([0.5, 0.5, 0.5, 0.5], dtype=mg.float64))
+    opt = cls([good, bad])
+
+    spoil = False
+
+    def closure():
+        good.grad = mg.tensor([0.1, 0.2, 0.3], dtype=mg.float64)
+        bad.grad = mg.tensor([0.1, 0.1, 0.1, 0.1], dtype=mg.float64)
+        if spoil:
+            try:
+                _spoil(bad, how)
+            except (TypeError, ValueError):
+                bad.grad = None     # refused at assignment: nothing bad reaches step
+        return mg.tensor(1.0, dtype=mg.float64)
+
+    opt.step(closure)            # one good step first, so there is state to protect
+    spoil = True
+    before = copy.deepcopy((good.data, bad.data, opt.state_dict()))
+    closure()
+    if bad.grad is None:
+        return
+    with pytest.raises((TypeError, ValueError),
+                       match=rf"{cls.__name__}\.step: the gradient of parameter 1 of group 0"):
+        opt.step(closure)
+    after = (good.data, bad.data, opt.state_dict())
+    np.testing.assert_array_equal(after[0], before[0])
+    np.testing.assert_array_equal(after[1], before[1])
+    assert repr(after[2]) == repr(before[2])
+
+
+def test_optimizer_arguments_are_checked_like_pytorch():
+    model = mg.nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"SGD: params is a Linear module; pass "
+                                        r"model\.parameters\(\)"):
+        optim.SGD(model)
+    with pytest.raises(TypeError, match=r"parameter 0 of group 0 is Linear; pass "
+                                        r"model\.parameters\(\)"):
+        optim.Adam([model])
+    with pytest.raises(TypeError, match=r"SGD: lr must be a real number, got 'a'"):
+        optim.SGD(model.parameters(), lr="a")
+    with pytest.raises(TypeError, match=r"Adam: betas must be a tuple of 2 real numbers"):
+        optim.Adam(model.parameters(), betas=(0.9, "x"))
+    with pytest.raises(TypeError, match=r"Adam: lr must be a real number, got None"):
+        optim.Adam([{"params": model.parameters(), "lr": None}])
+    with pytest.raises(TypeError, match=r"SGD: params should be an iterable"):
+        optim.SGD(3)
+    with pytest.raises(ValueError, match=r"SGD: invalid learning rate -1"):
+        optim.SGD(model.parameters(), lr=-1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"SGD: lr must be a real number"):
+        opt.add_param_group({"params": [Parameter(mg.ones(1))], "lr": "0.1"})
+    assert len(opt.param_groups) == 1

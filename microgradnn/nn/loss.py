@@ -10,7 +10,7 @@ from ..tensor import Tensor, tensor
 from .functional import loss as F
 from .module import Module
 
-__all__ = ["MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+__all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiMarginLoss"]
 
 
@@ -85,6 +85,27 @@ class HuberLoss(_Loss):
 
     def extra_repr(self) -> str:
         return ", ".join(s for s in (super().extra_repr(), f"delta={self.delta}") if s)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 loss: ½d²/β for ``|d| < beta``, ``|d| - ½β`` beyond (d = x - y).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.SmoothL1Loss(beta=1.0)(mg.tensor([0.5, 3.0]), mg.zeros(2))
+    tensor(1.3125)
+    """
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        if not beta >= 0:
+            raise ValueError(f"SmoothL1Loss: beta must be non-negative, got {beta!r}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+    def extra_repr(self) -> str:
+        return ", ".join(s for s in (super().extra_repr(), f"beta={self.beta}") if s)
 
 
 class CrossEntropyLoss(_WeightedLoss):

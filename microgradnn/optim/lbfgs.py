@@ -198,10 +198,12 @@ class LBFGS(Optimizer):
 
     def _directional_evaluate(self, closure, x0: list[np.ndarray], t, d):
         self._add_grad(t, d)
-        loss = float(self._evaluate(closure))
-        flat_grad = self._gather_flat_grad()
-        for p, x in zip(self._params, x0):
-            p.data[...] = x
+        try:
+            loss = float(self._evaluate(closure))
+            flat_grad = self._gather_flat_grad()
+        finally:        # also when the closure or its gradients fail: back to x0
+            for p, x in zip(self._params, x0):
+                p.data[...] = x
         return loss, flat_grad
 
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:

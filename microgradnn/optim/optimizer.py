@@ -6,6 +6,8 @@ than the arithmetic for small layers.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
@@ -59,11 +61,18 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, "
                             f"got {_describe(params)}; wrap it in a list")
+        if _is_module(params):
+            raise TypeError(f"{name}: params is a {type(params).__name__} module; pass "
+                            "model.parameters() (or model.named_parameters())")
         if isinstance(params, (set, frozenset)):
             raise TypeError(f"{name}: params must be an ordered collection (a list), not a "
                             "set: the order of a set changes between runs")
-        self._check_hparams(self.defaults)
-        groups = list(params)
+        self._check_options(self.defaults)
+        try:
+            groups = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, "
+                            f"got {_describe(params)}") from None
         if not groups:
             raise ValueError(f"{name}: got an empty parameter list")
         if not isinstance(groups[0], dict):
@@ -74,6 +83,27 @@ class Optimizer:
     # ------------------------------------------------------------------ groups
     def _check_hparams(self, options: dict[str, Any]) -> None:
         """Raise ValueError for invalid hyperparameters (subclasses override)."""
+
+    def _check_options(self, options: dict[str, Any]) -> None:
+        """Check the types of numeric options (a number where the default is a number,
+        a tuple of numbers where it is one), then the subclass's ranges."""
+        name = type(self).__name__
+        # The kind of each option comes from the constructor's own default (self.defaults
+        # holds the values the user gave).
+        for key, default in _signature_defaults(type(self)).items():
+            if key not in options or default is required or isinstance(default, bool):
+                continue
+            value = options[key]
+            if isinstance(default, (int, float)):
+                if not _is_real(value):
+                    raise TypeError(f"{name}: {key} must be a real number, got {value!r} "
+                                    f"({type(value).__name__})")
+            elif isinstance(default, tuple) and all(_is_real(d) for d in default):
+                if not (isinstance(value, (tuple, list)) and len(value) == len(default)
+                        and all(_is_real(v) for v in value)):
+                    raise TypeError(f"{name}: {key} must be a tuple of {len(default)} real "
+                                    f"numbers, got {value!r}")
+        self._check_hparams(options)
 
     def _invalid(self, what: str, value: Any, expected: str) -> ValueError:
         return ValueError(f"{type(self).__name__}: invalid {what} {value!r} (expected {expected})")
@@ -116,8 +146,9 @@ class Optimizer:
                              f"param_names for {len(params)} parameters")
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
+                hint = "; pass model.parameters()" if _is_module(p) else ""
                 raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} of "
-                                f"group {gi} is {_describe(p)}")
+                                f"group {gi} is {_describe(p)}{hint}")
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} "
                                  f"of group {gi}, shape {p.shape}, made by "
@@ -145,7 +176,7 @@ class Optimizer:
                     raise ValueError(f"{name}: parameter group {gi} does not give "
                                      f"'{key}', which has no default")
                 group[key] = default
-        self._check_hparams(group)
+        self._check_options(group)
         self.param_groups.append(group)
 
     # ------------------------------------------------------------------ stepping
@@ -169,12 +200,38 @@ class Optimizer:
         re-evaluates the model and returns the loss; it runs with grad mode on."""
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
-    @staticmethod
-    def _evaluate(closure: Callable[[], Any] | None) -> Any:
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _evaluate(self, closure: Callable[[], Any] | None) -> Any:
+        """Run ``closure`` (if any) with grad mode on, then check every gradient.
+
+        Every ``step`` starts here, so a bad gradient raises before any parameter or
+        state changes: a step is all or nothing.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._check_grads()
+        return loss
+
+    def _check_grads(self) -> None:
+        """Each ``p.grad`` must be None or a Tensor of p's shape and dtype (in-place
+        updates would otherwise broadcast a wrong shape, or cast, without a word)."""
+        name = type(self).__name__
+        for gi, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                g = p.grad
+                if g is None:
+                    continue
+                where = f"{name}.step: the gradient of parameter {i} of group {gi}"
+                if not isinstance(g, Tensor):
+                    raise TypeError(f"{where} is {_describe(g)}, expected a Tensor of the "
+                                    f"parameter's shape {p.shape}")
+                if g.shape != p.shape:
+                    raise ValueError(f"{where} has shape {g.shape}, the parameter has shape "
+                                     f"{p.shape}")
+                if g.data.dtype != p.data.dtype:
+                    raise TypeError(f"{where} has dtype {g.data.dtype}, the parameter has "
+                                    f"dtype {p.data.dtype} (shape {p.shape})")
 
     def _state_tensor(self, state: dict, key: str, like: np.ndarray,
                       fill: float = 0.0) -> np.ndarray:
@@ -288,7 +345,7 @@ class Optimizer:
             new["params"] = group["params"]
             for key, default in self.defaults.items():
                 new.setdefault(key, default)
-            self._check_hparams(new)
+            self._check_options(new)
             new_groups.append(new)
         self.state = defaultdict(dict)
         for k, s in saved_state.items():
@@ -306,6 +363,22 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=None)
+def _signature_defaults(cls: type) -> dict[str, Any]:
+    params = inspect.signature(cls.__init__).parameters.values()
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+def _is_real(x: Any) -> bool:
+    return (isinstance(x, (int, float, np.integer, np.floating))
+            and not isinstance(x, (bool, np.bool_)))
+
+
+def _is_module(x: Any) -> bool:
+    """A model (anything with a ``parameters()`` method) given where parameters belong."""
+    return not isinstance(x, (Tensor, dict)) and callable(getattr(x, "parameters", None))
 
 
 def _copy_state(key: str, value: Any, dtype: np.dtype) -> Any:

@@ -101,12 +101,19 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     tensor([-0.1587,  0.    ,  0.8413], dtype=float64)
     """
     x = _t(input)
+    # x times Φ(x) ∈ [0, 1] last: x·(1 + erf)·½ would overflow at |x| > max/2.
     if approximate == "none":
-        return x * (special.erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+        return x * ((special.erf(x * (1 / math.sqrt(2))) + 1) * 0.5)
     if approximate == "tanh":
-        inner = (x + x * x * x * 0.044715) * math.sqrt(2 / math.pi)
-        return x * (inner.tanh() + 1) * 0.5
+        # tanh is ±1 to the last bit of float64 once |x| > 10 (its argument > 43), so the
+        # cube sees x clipped there: it cannot overflow, and no 0·inf reaches the gradient.
+        u = ops.clip(x, -_GELU_TANH_SATURATED, _GELU_TANH_SATURATED)
+        inner = (u + u * u * u * 0.044715) * math.sqrt(2 / math.pi)
+        return x * ((inner.tanh() + 1) * 0.5)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+_GELU_TANH_SATURATED = 10.0
 
 
 def _dim(dim):

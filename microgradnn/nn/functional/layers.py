@@ -202,16 +202,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = (xc * xc).mean(axis=axes, keepdims=True)
+        y, mean, var = _standardize(x, axes, eps)
         if running_mean is not None or running_var is not None:
-            with no_grad():
+            with no_grad(), np.errstate(over="ignore"):   # a variance beyond the dtype is inf
                 if running_mean is not None:
-                    _blend(running_mean, mean.data.reshape(c), momentum)
+                    _blend(running_mean, mean.reshape(c), momentum)
                 if running_var is not None:
-                    _blend(running_var, var.data.reshape(c) * (n / (n - 1)), momentum)
-        y = xc / (var + eps).sqrt()
+                    _blend(running_var, var.reshape(c) * (n / (n - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when "
@@ -252,15 +249,37 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
         if t is not None and t.shape != shape:
             raise ValueError(f"layer_norm: {name} has shape {t.shape}, expected "
                              f"normalized_shape {shape}")
-    axes = tuple(range(x.ndim - k, x.ndim))
-    xc = x - x.mean(axis=axes, keepdims=True)
-    var = (xc * xc).mean(axis=axes, keepdims=True)
-    y = xc / (var + eps).sqrt()
+    y, _, _ = _standardize(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         y = y * weight
     if bias is not None:
         y = y + bias
     return y
+
+
+def _standardize(x: Tensor, axes: tuple, eps: float):
+    """(x - m) / √(v + eps) with m, v the mean and biased variance over ``axes``; also
+    returns m and v as arrays (kept dims).
+
+    Squares overflow float32 beyond |x| ≈ 1.8·10¹⁹ (and the variance would be inf, the
+    output 0). So each slice is first divided by a power of two s ~ max|x|: the result is
+    unchanged when x and m scale by 1/s and v and eps by 1/s², and dividing by a power of
+    two is exact, so inputs that never overflowed give the same bits as without it.
+    """
+    big = np.max(np.abs(x.data), axis=axes, keepdims=True, initial=0.0)
+    _, e = np.frexp(big)
+    # s = 2^(e-1) ≤ max|x| < 2^e: |x/s| < 2, and s itself never overflows.
+    s = np.where(np.isfinite(big) & (e > 1), np.ldexp(1.0, e - 1), 1.0)
+    if (s != 1.0).any():
+        z, eps_z = x / s.astype(x.dtype), (eps / (s * s)).astype(x.dtype)
+    else:
+        z, eps_z = x, eps
+    mz = z.mean(axis=axes, keepdims=True)
+    zc = z - mz
+    vz = (zc * zc).mean(axis=axes, keepdims=True)
+    y = zc / (vz + eps_z).sqrt()
+    with np.errstate(over="ignore"):
+        return y, mz.data * s, vz.data * (s * s)
 
 
 def _normalized_shape(op: str, normalized_shape) -> Shape:

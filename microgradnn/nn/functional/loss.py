@@ -16,7 +16,7 @@ from ... import ops
 from ...autograd.function import Function
 from ...tensor import Tensor, _make, tensor
 
-__all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
+__all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "hinge_embedding_loss", "multi_margin_loss"]
 
@@ -102,7 +102,8 @@ def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """Huber loss: ½d² where ``|d| < δ``, else ``δ(|d| - ½δ)``, with d = x - y: quadratic near
-    zero, linear (robust to outliers) far away.
+    zero, linear (robust to outliers) far away. The gradient is d inside, ±δ outside, also
+    at d = ±inf.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -113,11 +114,34 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     x = _input("huber_loss", input)
-    d = x - _same_shape_target("huber_loss", x, target)
+    return _reduce(_huber(x - _same_shape_target("huber_loss", x, target), delta), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 loss (PyTorch): ½d²/β where ``|d| < β``, else ``|d| - ½β``, with d = x - y;
+    that is the Huber loss with δ = β divided by β. β = 0 gives the L1 loss.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.smooth_l1_loss(mg.tensor([0.5, 3.0]), mg.zeros(2), reduction="none")
+    tensor([0.125, 2.5  ])
+    """
+    _check_reduction("smooth_l1_loss", reduction)
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta!r}")
+    x = _input("smooth_l1_loss", input)
+    d = x - _same_shape_target("smooth_l1_loss", x, target)
+    loss = d.abs() if beta == 0 else _huber(d, beta) * (1.0 / beta)
+    return _reduce(loss, reduction)
+
+
+def _huber(d: Tensor, delta: float) -> Tensor:
     ad = d.abs()
     small = ad.data < delta
-    loss = ops.where(small, d * d * 0.5, (ad - 0.5 * delta) * delta)
-    return _reduce(loss, reduction)
+    # The quadratic branch sees 0 where it is not selected: where() sends a zero gradient
+    # into the unselected branch, and 0·d at d = ±inf would be nan.
+    d_small = ops.where(small, d, 0.0)
+    return ops.where(small, d_small * d_small * 0.5, (ad - 0.5 * delta) * delta)
 
 
 # ---------------------------------------------------------------- classification
@@ -369,17 +393,48 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *,
     if x.size and ((x.data < 0).any() or (x.data > 1).any() or np.isnan(x.data).any()):
         raise ValueError(f"{op}: input must hold probabilities between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
-    loss = -(y * _clamped_log(x) + (1 - y) * _clamped_log(1 - x))
+    loss = BinaryCrossEntropy.apply(x, y)
     w = _broadcast_weight(op, weight, x)
     if w is not None:
         loss = loss * w
     return _reduce(loss, reduction)
 
 
-def _clamped_log(p: Tensor) -> Tensor:
-    """max(log p, -100) whose gradient is 0 (never nan) where the clamp is active."""
-    tiny = np.finfo(p.dtype).smallest_subnormal
-    return ops.clip(ops.clip(p, min=tiny).log(), min=-100.0)
+class BinaryCrossEntropy(Function):
+    """l = -[y·max(log p, -100) + (1 - y)·max(log(1 - p), -100)];
+    ∂l/∂p = (p - y) / max(p(1 - p), 10⁻¹²),  ∂l/∂y = log(1 - p) - log p.
+
+    PyTorch's forward and backward formulas, so the gradient is finite at every p in
+    [0, 1] (at most 10¹² in size) and agrees with PyTorch's also where the log is clamped:
+    the clamped loss itself is flat there, but PyTorch keeps the unclamped slope, bounded.
+    Both are one node, which makes ``sigmoid`` followed by this loss finite too (the
+    naive composite gave -inf gradients in float32 for logits in [-103, -88], where
+    1/p overflows).
+    """
+
+    op_name = "binary_cross_entropy"
+
+    @staticmethod
+    def forward(ctx, p, y):
+        ctx.save_for_backward(p, y)
+        with np.errstate(divide="ignore"):          # log 0 = -inf, then clamped
+            log_p = np.maximum(np.log(p), -100.0)
+            log_q = np.maximum(np.log1p(-p), -100.0)
+        return -(y * log_p + (1 - y) * log_q).astype(p.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, y = ctx.saved_tensors
+        gp = gy = None
+        if ctx.needs_input_grad[0]:
+            gp = grad * (p - y) / ops.maximum(p * (1 - p), _BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):      # as PyTorch: unclamped, inf at p = 0, 1
+                gy = grad * ((1 - p).log() - p.log())
+        return gp, gy
+
+
+_BCE_EPS = float(np.float32(1e-12))   # PyTorch's constant is a float32 1e-12
 
 
 def _broadcast_weight(op: str, weight, x: Tensor):
@@ -404,9 +459,12 @@ def _softplus(x: Tensor) -> Tensor:
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
-    """Binary cross-entropy on logits x (sigmoid folded in), stable for any finite x:
-    (1 - y)·x + (1 + (p - 1)y)·log(1 + e⁻ˣ), with ``pos_weight`` p (default 1; broadcast
+    """Binary cross-entropy on logits x (sigmoid folded in), stable for any x:
+    p·y·log(1 + e⁻ˣ) + (1 - y)·log(1 + eˣ), with ``pos_weight`` p (default 1; broadcast
     along the last axis, one per class) weighing the positive examples.
+
+    A term whose weight is 0 is left out, so infinite logits give the loss's limit: 0
+    for a right answer (+inf with y = 1; PyTorch: nan), +inf for a wrong one.
 
     >>> import microgradnn as mg
     >>> from microgradnn.nn import functional as F
@@ -418,17 +476,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *,
     _check_reduction(op, reduction)
     x = _input(op, input)
     y = _same_shape_target(op, x, target)
-    if pos_weight is None:
-        # max(x, 0) - x·y + log(1 + e^(-|x|))
-        loss = _softplus(x) - x * y
-    else:
-        pw = _broadcast_weight(op, pos_weight, x)
-        log_weight = (pw - 1) * y + 1
-        loss = (1 - y) * x + log_weight * _softplus(-x)
+    pos = y if pos_weight is None else y * _broadcast_weight(op, pos_weight, x)
+    loss = _weighted(pos, _softplus(-x)) + _weighted(1 - y, _softplus(x))
     w = _broadcast_weight(op, weight, x)
     if w is not None:
         loss = loss * w
     return _reduce(loss, reduction)
+
+
+def _weighted(c: Tensor, s: Tensor) -> Tensor:
+    """c·s, where a zero c drops the term even when s is infinite (0·inf would be nan)."""
+    inf = np.isinf(s.data)
+    if inf.any():
+        s = ops.where(inf & (c.data == 0), 0.0, s)
+    return c * s
 
 
 def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, *,
@@ -446,8 +507,9 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, *,
     x = _input(op, input)
     y = _same_shape_target(op, x, target).data
     # As PyTorch: the margin term applies where y != 1, the identity term where y != -1.
-    margin_part = ops.clip(margin - x, min=0.0) * (y != 1).astype(x.dtype)
-    self_part = x * (y != -1).astype(x.dtype)
+    # Selected with where(), not multiplied by 0/1 masks: 0·inf would be nan.
+    margin_part = ops.where(y != 1, ops.clip(margin - x, min=0.0), 0.0)
+    self_part = ops.where(y != -1, x, 0.0)
     return _reduce(margin_part + self_part, reduction)
 
 
