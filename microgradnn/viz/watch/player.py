@@ -23,10 +23,12 @@ button:hover{background:#eef}
 select{font:inherit}
 .panel{background:#fff;border:1px solid #d9d9d6;border-radius:8px;padding:8px 12px;
   display:flex;flex-direction:column;min-height:0;min-width:0;box-sizing:border-box}
-.panel h2{font-size:18px;margin:0 0 4px;font-weight:620}
+.panel h2{font-size:18px;margin:0 0 4px;font-weight:620;white-space:nowrap;overflow:hidden;
+  text-overflow:ellipsis}
 .fill{flex:1;min-height:0;position:relative}
 .fill>svg,.fill>canvas{position:absolute;left:0;top:0}
 #netp{grid-row:2/4}
+#netp h2{white-space:normal}
 #side{grid-row:2}
 #curves{grid-row:3;display:grid;grid-template-columns:1fr 1fr;gap:10px;min-height:0}
 #notes{margin:6px 0 0;padding-left:20px;font-size:14px;color:#444;max-height:22%;overflow:auto}
@@ -116,7 +118,8 @@ const lossp = h("section", {"class": "panel"}, curves);
 const lossTitle = h("h2", {}, lossp, "loss");
 const lossBox = h("div", {"class": "fill"}, lossp);
 const gradp = h("section", {"class": "panel"}, curves);
-h("h2", {}, gradp, "gradient flow: ‖∂loss/∂W‖ per layer (log scale)");
+h("h2", {title: "the norm of each layer's weight gradient, log scale"}, gradp,
+  "gradient flow ‖∂loss/∂W‖ (log scale)");
 const gradBox = h("div", {"class": "fill"}, gradp);
 
 function box(b){ return [b.clientWidth, b.clientHeight]; }
@@ -306,13 +309,16 @@ function drawFilters(f){
 }
 
 function drawLoss(i){
-  const svg = svgIn(lossBox, "losscurve"), W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
   const f = frames[i], n = hist.step.length, left = 80, right = D.output.kind === "binary" ||
     D.output.kind === "classes" ? 58 : 14, top = 10, bottom = 30;
   let lo = Infinity, hi = -Infinity;
   for (const v of hist.loss) if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (!isFinite(lo)) { lo = 0; hi = 1; }
   const logy = lo > 0 && hi / lo > 20, tr = logy ? Math.log10 : function(v){ return v; };
+  let title = "loss " + fmt(f.loss) + (logy ? " (log scale)" : "");
+  if (right > 20) title += " · accuracy " + (f.acc === null ? "n/a" : (100 * f.acc).toFixed(1) + "%");
+  lossTitle.textContent = title;    // first: the title's height decides the chart's
+  const svg = svgIn(lossBox, "losscurve"), W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
   let a = tr(lo), b = tr(hi); if (b - a < 1e-12) { a -= 0.5; b += 0.5; }
   const last = Math.max(hist.step[n - 1], 1);
   const X = function(s){ return left + (W - left - right) * s / last; };
@@ -330,16 +336,13 @@ function drawLoss(i){
   text(svg, left, H - 8, "step 0", {}); text(svg, W - right, H - 8, "step " + last, {"text-anchor": "end"});
   el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: H - bottom, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
   if (f.loss !== null) el("circle", {cx: X(f.step), cy: Y(f.loss), r: 5, fill: "#c33"}, svg);
-  let title = "loss " + fmt(f.loss) + (logy ? " (log scale)" : "");
   if (right > 20){
     const A = function(v){ return top + (H - top - bottom) * (1 - v); }, p = [];
     frames.forEach(function(g){ if (g.acc !== null && g.step <= f.step) p.push(X(g.step).toFixed(1) + "," + A(g.acc).toFixed(1)); });
     el("polyline", {id: "accline", points: p.join(" "), fill: "none", stroke: "#2a9d3a", "stroke-width": 2.2}, svg);
     text(svg, W - right + 6, top + 12, "100%", {fill: "#2a9d3a"});
     text(svg, W - right + 6, H - bottom, "0%", {fill: "#2a9d3a"});
-    title += " · accuracy " + (f.acc === null ? "n/a" : (100 * f.acc).toFixed(1) + "%");
   }
-  lossTitle.textContent = title;
 }
 
 function drawGrads(i){
