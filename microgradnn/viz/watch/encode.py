@@ -67,7 +67,7 @@ def read_view(path) -> dict:
     """Decode a page saved by ``Watch.save``: the payload with every array unpacked.
 
     Frames become dicts with ``step, loss, accuracy, grad_norms`` (one per layer),
-    ``weights``/``biases`` (chain layers), ``maps`` (per chain layer: units × grid × grid,
+    ``weights``/``biases`` (chain layers; None where a layer is too wide to draw), ``maps`` (per chain layer: units × grid × grid,
     dequantised, or None), ``surface`` (grid × grid or None) and ``filters``.
     """
     data = payload_of(Path(path).read_text(encoding="utf-8"))
@@ -87,7 +87,8 @@ def read_view(path) -> dict:
               "histograms": unpack(f["hist"], "u4").reshape(n_layers, -1)}
         if data["chain"]:
             widths = data["chain"]["widths"]
-            fr["weights"] = [unpack(w, "f4").reshape(widths[i + 1], widths[i])
+            fr["weights"] = [None if w is None else
+                             unpack(w, "f4").reshape(widths[i + 1], widths[i])
                              for i, w in enumerate(f["w"])]
             fr["biases"] = [None if b is None else unpack(b, "f4") for b in f["b"]]
             fr["maps"] = [None if m is None else

@@ -31,8 +31,12 @@ def _frame(view, f) -> dict:
     if f.final:
         out["final"] = True
     if view.structure.chain:
-        out["w"] = [encode.pack(w, "f4") for w, _ in f.weights]
-        out["b"] = [None if b is None else encode.pack(b, "f4") for _, b in f.weights]
+        # only edges and rings that are drawn: a wide layer is a summary box
+        small = [w <= view.max_units for w in view.structure.widths]
+        out["w"] = [encode.pack(w, "f4") if small[l] and small[l + 1] else None
+                    for l, (w, _) in enumerate(f.weights)]
+        out["b"] = [None if b is None or not small[l + 1] else encode.pack(b, "f4")
+                    for l, (_, b) in enumerate(f.weights)]
         out["maps"] = [None if m is None else encode.pack(m[0], "u1") for m in f.maps]
         out["mr"] = [[[], []] if m is None else [m[1].tolist(), m[2].tolist()]
                      for m in f.maps]

@@ -74,7 +74,7 @@ const hist = {step: i4(D.history.step), loss: f4(D.history.loss), gn: f4(D.histo
 const frames = D.frames.map(function(f){
   const o = {step: f.step, loss: f.loss, acc: f.acc, final: !!f.final, gn: f4(f.gn),
              hist: u4(f.hist), hr: f.hr, mabs: f.mabs};
-  if (chain){ o.w = f.w.map(f4); o.b = f.b.map(function(b){ return b ? f4(b) : null; });
+  if (chain){ o.w = f.w.map(function(w){ return w ? f4(w) : null; }); o.b = f.b.map(function(b){ return b ? f4(b) : null; });
     o.maps = f.maps.map(function(m){ return m ? bytes(m) : null; }); o.mr = f.mr; }
   if (f.surf) { o.surf = bytes(f.surf); o.sr = f.sr; }
   if (f.surfc) { o.surfc = bytes(f.surfc); o.surfp = bytes(f.surfp); }
@@ -82,8 +82,9 @@ const frames = D.frames.map(function(f){
   return o; });
 const pts = D.points ? {x: f4(D.points.x), t: D.points.t ? f4(D.points.t) : null} : null;
 // edge and ring widths are scaled by the largest |w| and |b| of the whole run, so growth shows
-let wmax = 1e-12, bmax = 1e-12;
-if (chain) frames.forEach(function(f){ f.w.forEach(function(w){ for (const v of w) wmax = Math.max(wmax, Math.abs(v)); });
+let wmax = 1e-12, bmax = 1e-12, mmax = 1e-12;
+frames.forEach(function(f){ for (const m of f.mabs) mmax = Math.max(mmax, m); });
+if (chain) frames.forEach(function(f){ f.w.forEach(function(w){ if (w) for (const v of w) wmax = Math.max(wmax, Math.abs(v)); });
   f.b.forEach(function(b){ if (b) for (const v of b) bmax = Math.max(bmax, Math.abs(v)); }); });
 
 // ---------------------------------------------------------------- the page
@@ -176,6 +177,13 @@ function drawNetwork(f){
     const gap = (H - top - bottom) / n, r = Math.min(rMax, gap * 0.4);
     const ys = []; for (let j = 0; j < n; j++) ys.push(top + gap * (j + 0.5));
     return {ys: ys, r: r}; });
+  const boxW = Math.min(colGap * 0.7, 240), boxH = Math.min(H - top - bottom, 200),
+        boxY = (H - bottom + top) / 2 - boxH / 2;
+  function span(i){   // where a band meets column i: [x, y top, y bottom], facing the band
+    const p = pos[i];
+    if (!p) return [xs[i], boxY - 40, boxY + boxH + 40];
+    return [xs[i], p.ys[0] - p.r, p.ys[p.ys.length - 1] + p.r];
+  }
   const defs = el("defs", {}, svg), edges = el("g", {id: "edges"}, svg), nodes = el("g", {id: "neurons"}, svg);
   for (let l = 0; l < K - 1; l++){
     const w = f.w[l], a = pos[l], b = pos[l + 1], nin = widths[l], nout = widths[l + 1];
@@ -185,11 +193,11 @@ function drawNetwork(f){
         el("line", {"class": "edge", x1: xs[l] + a.r, y1: a.ys[k], x2: xs[l + 1] - b.r, y2: b.ys[j],
           stroke: rgb(v >= 0 ? POS : NEG), "stroke-width": (0.6 + 9 * Math.abs(v) / wmax).toFixed(2),
           "stroke-opacity": 0.85, "data-w": v, "data-l": l, "data-j": j, "data-k": k}, edges); }
-    } else {
-      const li = chain.layer[l], m = f.mabs[li];
-      el("polygon", {"class": "band", points: [xs[l] + 20, top, xs[l + 1] - 20, top, xs[l + 1] - 20,
-        H - bottom, xs[l] + 20, H - bottom].join(" "), fill: "#8aa", "fill-opacity":
-        Math.min(0.6, 0.08 + m / wmax), "data-mabs": m}, edges);
+    } else {   // a wide layer: one band, its opacity the layer's mean |w|
+      const li = chain.layer[l], m = f.mabs[li], ea = span(l), eb = span(l + 1);
+      el("polygon", {"class": "band", points: [ea[0], ea[1], eb[0], eb[1], eb[0], eb[2], ea[0],
+        ea[2]].join(" "), fill: "#7f9fae", "fill-opacity": (0.1 + 0.5 * m / mmax).toFixed(3),
+        "data-mabs": m}, edges);
     }
   }
   for (let i = 0; i < K; i++){
@@ -199,13 +207,18 @@ function drawNetwork(f){
     if (i > 0) text(svg, xs[i], H - bottom + 48, chain.acts[i - 1] === "none" ? "no activation" :
       chain.acts[i - 1], {"text-anchor": "middle", "font-size": 15, fill: "#555"});
     if (!p){
-      const bw = Math.min(colGap * 0.7, 240), bh = Math.min(H - top - bottom, 200), y0 = (H - bottom + top) / 2 - bh / 2;
-      const g = el("g", {"class": "summary"}, nodes);
-      el("rect", {x: xs[i] - bw / 2 - 8, y: y0 - 40, width: bw + 16, height: bh + 80, rx: 10,
-        fill: "#fff", stroke: "#889"}, g);
-      text(g, xs[i], y0 - 16, widths[i] + " units", {"text-anchor": "middle", "font-size": 16});
-      if (i > 0){ const li = chain.layer[i - 1]; histogram(g, xs[i] - bw / 2, y0, bw, bh, f, li);
-        text(g, xs[i], y0 + bh + 26, "mean |w| " + fmt(f.mabs[li]), {"text-anchor": "middle"}); }
+      const g = el("g", {"class": "summary"}, nodes), x0 = xs[i] - boxW / 2;
+      if (i === 0){
+        el("rect", {x: x0, y: boxY + boxH / 2 - 40, width: boxW, height: 80, rx: 10, fill: "#fff", stroke: "#889"}, g);
+        text(g, xs[i], boxY + boxH / 2 + 6, widths[0] + " inputs" + (D.filters ? " (" + D.filters.shape.join("×") + ")" : ""),
+          {"text-anchor": "middle", "font-size": 16});
+        continue;
+      }
+      const li = chain.layer[i - 1];
+      el("rect", {x: x0 - 8, y: boxY - 40, width: boxW + 16, height: boxH + 80, rx: 10, fill: "#fff", stroke: "#889"}, g);
+      text(g, xs[i], boxY - 16, widths[i] + " units", {"text-anchor": "middle", "font-size": 16});
+      histogram(g, x0, boxY, boxW, boxH, f, li);
+      text(g, xs[i], boxY + boxH + 26, "weights: mean |w| " + fmt(f.mabs[li]), {"text-anchor": "middle"});
       continue;
     }
     for (let j = 0; j < widths[i]; j++){
@@ -226,7 +239,8 @@ function drawNetwork(f){
           "clip-path": "url(#" + id + ")", preserveAspectRatio: "none"}, g); }
       el("circle", {"class": "ring", cx: xs[i], cy: y, r: p.r, fill: "none", stroke: ring,
         "stroke-width": rw.toFixed(2)}, g);
-      if (!url) text(g, xs[i], y + 5, i === 0 ? "x" + (j + 1) : "", {"text-anchor": "middle"});
+      if (!url) text(g, xs[i], y + 5, i === 0 ? "x" + (j + 1) : i === K - 1 ? String(j) : "",
+        {"text-anchor": "middle"});
     }
   }
 }
@@ -264,8 +278,9 @@ function drawSurface(f){
     else { const m = Math.max(Math.abs(lo), Math.abs(hi), 1e-12);
       colour = function(_, i){ return div(val(i) / m); }; legend = "colour: the output, ±" + fmt(m); }
   }
-  if (colour){ ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(mapCanvas(new Float32Array(G * G), G, colour), 0, 0, side, side); }
+  if (colour){ ctx.imageSmoothingEnabled = true;   // paler than the points drawn on it
+    const pale = function(v, i){ return mix([255, 255, 255], colour(v, i), 0.6); };
+    ctx.drawImage(mapCanvas(new Float32Array(G * G), G, pale), 0, 0, side, side); }
   points(ctx, side, e);
   sideSub.textContent = legend + (pts ? "; dots: the training points" : "");
   const ax = h("div", {"class": "sub"}, sideBox, "x₁ " + fmt(e[0]) + " … " + fmt(e[1]) + ",  x₂ " + fmt(e[2]) + " … " + fmt(e[3]));
@@ -283,8 +298,7 @@ function points(ctx, side, e){
       else c = div(t); }
     const r = n > 100 ? Math.max(4, side / 90) : Math.max(7, side / 50);
     ctx.beginPath(); ctx.arc(px, py, r, 0, 2 * Math.PI);
-    ctx.fillStyle = rgb(c); ctx.fill(); ctx.lineWidth = 3; ctx.strokeStyle = "#fff"; ctx.stroke();
-    ctx.lineWidth = 1.2; ctx.strokeStyle = "#111"; ctx.stroke(); }
+    ctx.fillStyle = rgb(c); ctx.fill(); ctx.lineWidth = 1.5; ctx.strokeStyle = "#fff"; ctx.stroke(); }
 }
 
 function drawFilters(f){
@@ -315,7 +329,7 @@ function drawLoss(i){
   for (const v of hist.loss) if (isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (!isFinite(lo)) { lo = 0; hi = 1; }
   const logy = lo > 0 && hi / lo > 20, tr = logy ? Math.log10 : function(v){ return v; };
-  let title = "loss " + fmt(f.loss) + (logy ? " (log scale)" : "");
+  let title = "loss " + fmt(f.loss);
   if (right > 20) title += " · accuracy " + (f.acc === null ? "n/a" : (100 * f.acc).toFixed(1) + "%");
   lossTitle.textContent = title;    // first: the title's height decides the chart's
   const svg = svgIn(lossBox, "losscurve"), W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
@@ -333,6 +347,7 @@ function drawLoss(i){
   el("polyline", {id: "lossline", points: before.join(" "), fill: "none", stroke: "#1d1d1d", "stroke-width": 2.2}, svg);
   text(svg, left - 6, top + 12, fmt(hi), {"text-anchor": "end"});
   text(svg, left - 6, H - bottom, fmt(lo), {"text-anchor": "end"});
+  if (logy) text(svg, left - 6, (top + H - bottom) / 2, "log", {"text-anchor": "end", fill: "#666"});
   text(svg, left, H - 8, "step 0", {}); text(svg, W - right, H - 8, "step " + last, {"text-anchor": "end"});
   el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: H - bottom, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
   if (f.loss !== null) el("circle", {cx: X(f.step), cy: Y(f.loss), r: 5, fill: "#c33"}, svg);
