@@ -21,6 +21,7 @@ trained weights go to demos/out/digits_mlp.mgnn (``mg.load`` reads them back).
 
     python demos/digits.py
     python demos/digits.py --mnist ~/data/mnist --epochs 30
+    python demos/digits.py --watch      # also digits_training.html: watch it learn
 """
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[float, flo
 
 
 def train(model, xtrain, ytrain, xval, yval, *, epochs: int, batch_size: int, lr: float,
-          weight_decay: float, patience: int, log_every: int = 10):
+          weight_decay: float, patience: int, log_every: int = 10, view=None):
     """Adam on shuffled mini-batches with early stopping on the validation loss (smoother
     than the accuracy of a small validation set); returns (history, best epoch)."""
     loader = DataLoader(TensorDataset(xtrain, ytrain), batch_size=batch_size, shuffle=True,
@@ -99,6 +100,8 @@ def train(model, xtrain, ytrain, xval, yval, *, epochs: int, batch_size: int, lr
             opt.zero_grad()
             loss.backward()                            # backpropagation
             opt.step()                                 # Adam update
+            if view is not None:
+                view.record(loss)
             total += loss.item() * len(yb)
         val_acc, val_loss, _ = evaluate(model, xval, yval)
         history.append((total / len(ytrain), val_loss, val_acc))
@@ -162,6 +165,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--validation", type=float, default=0.1,
                     help="fraction of the training set held out for early stopping")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for digits_mlp.mgnn")
+    ap.add_argument("--watch", action="store_true",
+                    help="record the training as a page, digits_training.html in --out")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     mg.manual_seed(0)
@@ -189,9 +194,12 @@ def main(argv=None) -> dict:
     print(f"the lecture's question, 10 inputs, two hidden layers of 10, 10 outputs: "
           f"{lecture.total_params} parameters = 3·(10·10 + 10)\n")
 
+    view = mg.viz.watch(model, inputs=xfit, targets=yfit, image_shape=(side, side),
+                        title="Digits: MLP") if args.watch else None
     history, best_epoch = train(model, xfit, yfit, xval, yval, epochs=args.epochs,
                                 batch_size=batch_size, lr=args.lr,
-                                weight_decay=args.weight_decay, patience=args.patience)
+                                weight_decay=args.weight_decay, patience=args.patience,
+                                view=view)
     acc, test_loss, pred = evaluate(model, xtest_s, ytest)
     train_acc, _, _ = evaluate(model, xfit, yfit)
     print(f"\ntraining accuracy {train_acc:.4f}, test accuracy {acc:.4f}, test loss "
@@ -211,10 +219,14 @@ def main(argv=None) -> dict:
     mg.save({"model": model.state_dict(), "mean": mean, "std": std, "epoch": best_epoch,
              "test_accuracy": acc}, path)
     print(f"\nwrote {path} (mg.load it; model.load_state_dict(ckpt['model']))")
+    files = [path]
+    if view is not None:
+        files.append(view.save(args.out / "digits_training.html"))
+        print(f"wrote {files[-1]}: the training, step by step")
     return {"test_accuracy": acc, "train_accuracy": train_acc, "confusion": cm,
             "best_epoch": best_epoch, "epochs_run": len(history),
             "params": info.total_params, "lecture_params": lecture.total_params,
-            "files": [path]}
+            "files": files}
 
 
 if __name__ == "__main__":

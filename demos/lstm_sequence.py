@@ -20,6 +20,7 @@ the repeated time steps appear once, marked ×N, with the state fed back into th
 
     python demos/lstm_sequence.py
     python demos/lstm_sequence.py --bits 7 --steps 300 --no-draw
+    python demos/lstm_sequence.py --watch      # also lstm_training.html: watch it learn
 """
 from __future__ import annotations
 
@@ -82,8 +83,9 @@ class NextBit(nn.Module):
 
 
 def train(model: NextBit, x: np.ndarray, y: np.ndarray, steps: int, lr: float,
-          log_every: int = 100) -> list[float]:
-    """Full-batch Adam on the binary cross-entropy of the logits."""
+          log_every: int = 100, view=None) -> list[float]:
+    """Full-batch Adam on the binary cross-entropy of the logits (``view``: an
+    ``mg.viz.watch`` recorder given every step's loss)."""
     opt = mg.optim.Adam(model.parameters(), lr=lr)
     xt, yt = mg.tensor(x), mg.tensor(y)
     losses = []
@@ -93,6 +95,8 @@ def train(model: NextBit, x: np.ndarray, y: np.ndarray, steps: int, lr: float,
         loss.backward()                   # backpropagation through time
         opt.step()
         losses.append(loss.item())
+        if view is not None:
+            view.record(loss)
         if step % log_every == 0 or step == steps - 1:
             print(f"step {step:4d}  loss {loss.item():.4f}  training accuracy "
                   f"{(predict(model, x) == y).mean():.4f}")
@@ -152,6 +156,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--hidden", type=int, default=16, help="LSTM hidden size")
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--no-draw", action="store_true", help="skip the folded graph picture")
+    ap.add_argument("--watch", action="store_true",
+                    help="record the training as a page, lstm_training.html in --out")
     ap.add_argument("--out", type=Path, default=OUT, help="folder for lstm_lfsr.svg")
     args = ap.parse_args(argv)
     mg.manual_seed(0)   # the LSTM's initial weights (the LFSR itself is deterministic)
@@ -175,7 +181,9 @@ def main(argv=None) -> dict:
     model = NextBit(args.hidden)
     print(nn.summary(model, (1, w, 1)))
     print()
-    train(model, xtr, ytr, args.steps, args.lr)
+    view = mg.viz.watch(model, inputs=xtr, targets=ytr, title=f"LSTM predicting the LFSR "
+                        f"x^{n} + x^{k} + 1") if args.watch else None
+    train(model, xtr, ytr, args.steps, args.lr, view=view)
 
     test_acc = float((predict(model, xte) == yte).mean())
     print(f"\nnext-bit accuracy on the {args.test} bits it never saw: {test_acc:.4f}")
@@ -193,6 +201,9 @@ def main(argv=None) -> dict:
 
     result = {"period": p, "test_accuracy": test_acc, "generated_accuracy": gen_acc,
               "files": []}
+    if view is not None:
+        result["watch"] = view.save(args.out / "lstm_training.html")
+        print(f"wrote {result['watch']}: the training, step by step")
     if not args.no_draw:
         from microgradnn.viz import draw_graph
         loss, names, diff = unrolled_cell(model, xte[:4], yte[:4])

@@ -8,6 +8,7 @@ step-by-step backpropagation player (demos/out/xor_backprop.html).
 
     python demos/xor.py                 # train, print, draw
     python demos/xor.py --no-draw       # train and print only (no Graphviz needed)
+    python demos/xor.py --watch         # also demos/out/xor_training.html: watch it learn
 """
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def build(rng: np.random.Generator) -> nn.Sequential:
     return model
 
 
-def train(model: nn.Module, steps: int = 500, lr: float = 10.0, log_every: int = 50) -> list[float]:
-    """Full-batch gradient descent on the four XOR examples; returns the loss history."""
+def train(model: nn.Module, steps: int = 500, lr: float = 10.0, log_every: int = 50,
+          view=None) -> list[float]:
+    """Full-batch gradient descent on the four XOR examples; returns the loss history.
+    ``view``: an ``mg.viz.watch`` recorder, given every step's loss."""
     x, y = mg.tensor(X), mg.tensor(Y)
     losses = []
     for step in range(steps):
@@ -50,6 +53,8 @@ def train(model: nn.Module, steps: int = 500, lr: float = 10.0, log_every: int =
             for p in model.parameters():
                 p.data -= lr * p.grad.data
         losses.append(loss.item())
+        if view is not None:
+            view.record(loss)
         if step % log_every == 0 or step == steps - 1:
             print(f"step {step:4d}  loss {loss.item():.6f}")
     return losses
@@ -82,10 +87,18 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--no-draw", action="store_true", help="skip the pictures")
+    ap.add_argument("--watch", nargs="?", type=Path, const=OUT / "xor_training.html",
+                    metavar="HTML", help="record the training as a page (default "
+                    "demos/out/xor_training.html)")
     args = ap.parse_args(argv)
 
     model = build(np.random.default_rng(0))
-    train(model, steps=args.steps)
+    view = None if args.watch is None else mg.viz.watch(
+        model, inputs=X, targets=Y, title="XOR: the 2-4-1 network of the lecture")
+    train(model, steps=args.steps, view=view)
+    if view is not None:
+        print(f"wrote {view.save(args.watch)}: the training, step by step (open it in a "
+              "browser)")
     with mg.no_grad():
         pred = model(mg.tensor(X)).data[:, 0]
     for inputs, p, target in zip(X, pred, Y[:, 0]):

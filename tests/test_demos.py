@@ -155,3 +155,51 @@ def test_autoencoder(tmp_path):
     r = demo.main(["--epochs", "1", "--bottleneck", "2", "--noise", "0.3", "--show", "1",
                    "--out", str(tmp_path)])
     assert r["mse_noisy_input"] > 0.05 and r["mse_after"] < r["mse_before"]
+
+
+# ---- mg.viz.watch: the playground and the demos' --watch pages ------------------------
+def watched(path: Path, last_step: int) -> dict:
+    from microgradnn.viz.watch import read_view
+    data = read_view(path)
+    assert data["frames"][0]["step"] == 0 and data["frames"][-1]["step"] == last_step
+    return data
+
+
+def test_playground(tmp_path):
+    text = (DEMOS / "playground.py").read_text(encoding="utf-8")
+    assert "--out" in text and "manual_seed(0)" in text
+    r = load("playground").main(["--steps", "150", "--points", "60", "--out", str(tmp_path)])
+    assert set(r) == {"xor", "moons", "circles", "spirals"}
+    for name, res in r.items():
+        data = watched(res["file"], 149)
+        assert data["meta"]["grid"] is not None and data["meta"]["chain"]["widths"][0] == 2
+    assert r["xor"]["accuracy"] > 0.8 and r["moons"]["accuracy"] > 0.8
+    again = load("playground").main(["--data", "xor", "--steps", "150", "--points", "60",
+                                     "--out", str(tmp_path / "again")])
+    assert again["xor"]["file"].read_bytes() == r["xor"]["file"].read_bytes()   # deterministic
+    relu = load("playground").main(["--data", "circles", "--hidden", "5,3", "--activation",
+                                    "relu", "--steps", "20", "--out", str(tmp_path / "relu")])
+    assert watched(relu["circles"]["file"], 19)["meta"]["chain"]["acts"] == ["ReLU", "ReLU",
+                                                                             "none"]
+
+
+def test_xor_watch(tmp_path):
+    load("xor").main(["--steps", "60", "--no-draw", "--watch", str(tmp_path / "xor.html")])
+    data = watched(tmp_path / "xor.html", 59)
+    assert data["meta"]["chain"]["widths"] == [2, 4, 1]
+
+
+def test_lstm_sequence_watch(tmp_path):
+    r = load("lstm_sequence").main(["--steps", "30", "--train", "100", "--test", "50",
+                                    "--no-draw", "--watch", "--out", str(tmp_path)])
+    data = watched(r["watch"], 29)
+    assert [layer["name"] for layer in data["meta"]["layers"]] == ["lstm", "head"]
+
+
+@needs_sklearn
+def test_digits_watch(tmp_path):
+    r = load("digits").main(["--epochs", "1", "--watch", "--out", str(tmp_path)])
+    page = next(p for p in r["files"] if p.name == "digits_training.html")
+    data = watched(page, 37)                     # one epoch: 38 batches of 32 of 1213 images
+    assert data["meta"]["filters"]["shape"] == [8, 8]
+    assert data["meta"]["output"]["kind"] == "classes"

@@ -9,5 +9,6 @@ from .graph import draw_graph
 from .keep import keep
 from .model import draw_model
 from .steps import backward_steps, save_steps
+from .watch import watch
 
 __all__ = ["keep", "draw_graph", "draw_model", "backward_steps", "save_steps", "GraphvizNotFoundError"]
