@@ -19,6 +19,7 @@ from hypothesis import given, settings, strategies as hst
 
 import microgradnn as mg
 from microgradnn import nn
+from microgradnn.nn import functional as F
 from microgradnn.autograd import Function, engine
 from microgradnn.viz import (GraphvizNotFoundError, backward_steps, draw_graph, save_steps,
                              style, walk)
@@ -33,6 +34,14 @@ needs_dot = pytest.mark.skipif(
     not HAVE_DOT, reason="Graphviz's `dot` is not installed (apt-get install graphviz / "
                          "brew install graphviz), so pictures cannot be rendered here")
 SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def kept():
+    """Every graph of these tests is recorded inside viz.keep(), as pictures need (the
+    tests of what happens outside it switch it off themselves)."""
+    with mg.viz.keep():
+        yield
 
 
 # ---------------------------------------------------------------- DOT parsing helpers
@@ -689,3 +698,113 @@ def test_last_stepper_frame_shows_gradients_that_bypassed_a_none():
     (x_node,) = [ln for ln in last.splitlines() if "<B>x</B>" in ln]
     grad_cell = x_node.split(">grad<")[1]
     assert "[2 2]" in grad_cell and "#ffffff" not in grad_cell  # shown, not hidden
+
+
+# ---------------------------------------------------------------- complete graphs
+def test_constant_inputs_and_targets_are_drawn_dashed_and_named():
+    w = mg.tensor([0.5, -0.25], requires_grad=True)
+    w.name = "w"
+    x = mg.tensor([1.0, 2.0])
+    x.name = "x"
+    target = mg.tensor(0.3)
+    y_hat = (w * x).sum()
+    y_hat.name = "ŷ"
+    loss = (y_hat - target) * 2.0
+    loss.backward()
+    src = draw_graph(loss).source
+    nodes = dot_nodes(src)
+    (xn,) = by_label(src, "x (2,)")
+    assert "no grad" in label_text(nodes[xn]) and "dashed" in attr(nodes[xn], "style")
+    assert "grad" not in label_text(nodes[xn]).replace("no grad", "")
+    (unnamed,) = [n for n, a in nodes.items() if "scalar float32 no grad" in label_text(a)]
+    assert "0.3" in label_text(nodes[unnamed])
+    # every operation shows all its tensor inputs: Mul gets w and x, Sub gets ŷ and target
+    mul, mul2 = by_label(src, "Mul")
+    (sub,) = by_label(src, "Sub")
+    edges = dot_edges(src)
+    assert {s for s, t in edges if t == mul} == {by_label(src, "w (2,)")[0], xn}
+    assert unnamed in {s for s, t in edges if t == sub}
+    assert len([s for s, t in edges if t == sub]) == 2
+    # a Python number stays folded into its operation's label, named after its slot
+    assert label_text(nodes[mul2]) == "Mul b = 2"
+    assert len([s for s, t in edges if t == mul2]) == 1
+
+
+def test_outside_keep_no_constants_and_values_not_kept_is_said():
+    with mg.viz.keep() as k:
+        mg.autograd.grad_mode.set_keep_values(False)
+        w = mg.tensor([0.5, -0.25], requires_grad=True)
+        loss = (w * mg.tensor([1.0, 2.0])).sum()
+    loss.backward()
+    assert "no grad" not in draw_graph(loss, legend=False).source
+    # the engine frees node values outside keep(): the picture draws the structure only
+    for item in walk.extract([loss]).items:
+        if isinstance(item, Function):
+            item.value = None
+    src = draw_graph(loss, legend=False).source
+    assert "were not kept" in src and "mg.viz.keep()" in src
+    assert len(by_label(src, "Mul")) == 1 and len(by_label(src, "Sum")) == 1
+
+
+def test_composites_are_one_node_and_expand_on_request():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = mg.tensor([[0.0, 1.0], [1.0, 0.0]])
+    y = mg.tensor([[1.0], [0.0]])
+    y.name = "target"
+    loss = F.binary_cross_entropy_with_logits(model(x), y) + \
+        F.softmax(model(x) * 0.0 + mg.tensor([[0.0], [1.0]]), dim=0).sum()
+    loss.backward()
+    src = draw_graph(loss, model).source
+    assert "NoneType" not in src
+    blocks = {label_text(a).split()[0] for n, a in dot_nodes(src).items() if n.startswith("m")}
+    assert {"binary_cross_entropy_with_logits", "softmax"} <= blocks
+    op_names = [label_text(a).split()[0] for n, a in dot_nodes(src).items() if n.startswith("op")]
+    assert "Where" not in op_names and "Exp" not in op_names
+    (target,) = by_label(src, "target (2, 1)")     # an argument of the composite: visible
+    (bce,) = by_label(src, "binary_cross_entropy_with_logits")
+    assert (target, bce) in dot_edges(src)
+    full = draw_graph(loss, model, expand_composites=True).source
+    op_names = [label_text(a).split()[0] for n, a in dot_nodes(full).items() if n.startswith("op")]
+    assert "Where" in op_names and "Exp" in op_names
+    assert "cluster" in full and "binary_cross_entropy_with_logits" in full
+
+
+def test_a_loss_module_made_and_dropped_keeps_its_class_name():
+    p = mg.tensor([0.2, 0.7], requires_grad=True)
+    loss = nn.MSELoss()(p, mg.tensor([0.0, 1.0]))   # the module is garbage collected
+    loss.backward()
+    import gc
+    gc.collect()
+    src = draw_graph(loss).source
+    assert "NoneType" not in src and "MSELoss" in src and "mse_loss" in src
+
+
+# ---------------------------------------------------------------- highlight contract
+class Failure:
+    """What mg.testing hands over: a graph node and a message."""
+
+    def __init__(self, node, message):
+        self.node, self.message = node, message
+
+
+def test_highlight_paints_the_node_red_with_its_message():
+    y, (x, w, b) = neuron()
+    y.backward()
+    mul = y.grad_fn.next[0].next[0].next[0]
+    assert type(mul).__name__ == "Mul"
+    src = draw_graph(y, highlight=Failure(mul, "gradient differs by 0.5")).source
+    nodes = dot_nodes(src)
+    (op,) = by_label(src, "gradient differs by 0.5")
+    assert label_text(nodes[op]).startswith("Mul")
+    assert attr(nodes[op], "color") == style.HIGHLIGHT
+    # an iterable of them, and a Tensor as the node
+    src = draw_graph(y, highlight=[Failure(w, "w is off"), Failure(y.grad_fn, "root")]).source
+    (wn,) = by_label(src, "w is off")
+    assert label_text(dot_nodes(src)[wn]).startswith("w ")
+    assert attr(dot_nodes(src)[wn], "color") == style.HIGHLIGHT
+    assert by_label(src, "root")
+    other = mg.tensor(1.0, requires_grad=True) * 2
+    with pytest.raises(ValueError, match="not part of the graph"):
+        draw_graph(y, highlight=Failure(other.grad_fn, "elsewhere"))
+    with pytest.raises(TypeError, match=r"\.node and \.message"):
+        draw_graph(y, highlight=[object()])

@@ -21,12 +21,14 @@ class Options:
     """The drawing options shared by ``draw_graph`` and ``backward_steps``, checked once."""
 
     __slots__ = ("show_values", "show_grads", "show_shapes", "show_derivative", "rankdir",
-                 "max_elements", "precision", "collapse", "fold", "legend", "title")
+                 "max_elements", "precision", "collapse", "fold", "legend", "title",
+                 "expand_composites")
 
     def __init__(self, op: str, *, show_values: bool = True, show_grads: bool = True,
                  show_shapes: bool = True, show_derivative: bool = False, rankdir: str = "LR",
                  max_elements: int = 16, precision: int = 3, collapse=None, fold: bool = False,
-                 legend: bool = True, title: str | None = None) -> None:
+                 legend: bool = True, title: str | None = None,
+                 expand_composites: bool = False) -> None:
         if rankdir not in _RANKDIRS:
             raise ValueError(f"{op}: rankdir must be one of {', '.join(_RANKDIRS)}, "
                              f"got {rankdir!r}")
@@ -48,12 +50,14 @@ class Options:
         self.fold = fold
         self.legend = legend
         self.title = title
+        self.expand_composites = bool(expand_composites)
 
 
 def draw_graph(root, params=None, *, show_values: bool = True, show_grads: bool = True,
                show_shapes: bool = True, show_derivative: bool = False, rankdir: str = "LR",
                max_elements: int = 16, precision: int = 3, collapse: str | int | None = None,
-               fold: bool = False, legend: bool = True, title: str | None = None):
+               fold: bool = False, legend: bool = True, title: str | None = None,
+               expand_composites: bool = False, highlight=None):
     """Draw the graph that produced ``root`` (a Tensor or a list of Tensors).
 
     Args:
@@ -74,6 +78,16 @@ def draw_graph(root, params=None, *, show_values: bool = True, show_grads: bool 
         fold: with ``collapse``, fold repeated calls of the same module (an unrolled RNN)
             and the tensors around them into single nodes marked ``×N``.
         legend: add the colour key. ``title``: a caption above the picture.
+        expand_composites: draw the operations inside functions written in primitives
+            (``mse_loss``, ``softmax``, ``layer_norm``, ...) instead of one node each.
+        highlight: an object with ``.node`` (an operation node such as ``t.grad_fn``, or a
+            Tensor) and ``.message`` (text), or an iterable of them: each node is drawn
+            red with its message (``mg.testing`` failures are such objects).
+
+    Values and gradients of intermediate results are shown for graphs recorded inside
+    ``with mg.viz.keep():``; inputs that need no gradient (data, targets) are drawn
+    (dashed, "no grad") only for those too. Outside it, once backward has run, the
+    picture shows the structure and says that the values were not kept.
 
     Returns:
         A ``graphviz.Digraph``: ``.source`` is the DOT text; ``.render("g", format="svg")``
@@ -90,33 +104,85 @@ def draw_graph(root, params=None, *, show_values: bool = True, show_grads: bool 
     opts = Options("draw_graph", show_values=show_values, show_grads=show_grads,
                    show_shapes=show_shapes, show_derivative=show_derivative, rankdir=rankdir,
                    max_elements=max_elements, precision=precision, collapse=collapse,
-                   fold=fold, legend=legend, title=title)
+                   fold=fold, legend=legend, title=title, expand_composites=expand_composites)
     d = layout(walk.as_roots(root), params, opts, "draw_graph")
     items = d.g.items
-    return emit(d, opts, lambda k: walk.grad_of(items[k]))
+    marked, messages = _highlights(d, highlight)
+    subtitle = None
+    if not walk.values_kept(d.g):
+        subtitle = ("values and gradients of intermediate results were not kept: record the "
+                    "forward pass inside `with mg.viz.keep():` to see them")
+    return emit(d, opts, lambda k: walk.grad_of(items[k]), highlight=marked,
+                messages=messages, subtitle=subtitle)
 
 
 def layout(roots, params, opts: Options, op: str) -> Display:
     """Read the graph and lay out its picture (no labels yet)."""
     g = walk.extract(roots)
     names = walk.Names(g, params, op)
-    d = walk.build(g, names, opts.collapse, op)
+    d = walk.build(g, names, opts.collapse, op, expand=opts.expand_composites)
     if opts.fold:
         walk.fold(d)
     return d
 
 
+def _highlights(d: Display, highlight) -> tuple[list[int], dict[int, list[str]]]:
+    """Picture nodes to paint red, and their messages, from objects with ``.node`` and
+    ``.message`` (one, or an iterable of them)."""
+    if highlight is None:
+        return [], {}
+    marks = [highlight] if hasattr(highlight, "node") else None
+    if marks is None:
+        try:
+            marks = list(highlight)
+        except TypeError:
+            raise TypeError("draw_graph: highlight must have .node and .message, or be an "
+                            f"iterable of such objects; got {type(highlight).__name__}") from None
+    out: list[int] = []
+    messages: dict[int, list[str]] = {}
+    from ..autograd.function import Function
+    from ..tensor import Tensor
+    for m in marks:
+        if not (hasattr(m, "node") and hasattr(m, "message")):
+            raise TypeError("draw_graph: each highlight needs .node and .message; got "
+                            f"{type(m).__name__}")
+        node = m.node
+        k = None
+        if isinstance(node, Tensor):
+            key = node.grad_fn if node.grad_fn is not None else node
+            k = d.g.index.get(id(key))
+            u = None if k is None else (d.tensor_node.get(k) if k in d.tensor_node
+                                        else d.op_node.get(k))
+        elif isinstance(node, Function):
+            k = d.g.index.get(id(node))
+            u = None if k is None else d.op_node.get(k)
+        else:
+            raise TypeError("draw_graph: highlight .node must be an operation node (such as "
+                            f"t.grad_fn) or a Tensor; got {type(node).__name__}")
+        if u is None and k is not None and d.g.consumers[k]:
+            u = d.op_node.get(d.g.consumers[k][0])  # a parameter hidden in its block
+        if u is None:
+            raise ValueError(f"draw_graph: the highlighted node {node!r} is not part of "
+                             "the graph below root")
+        u = d.final(u)
+        out.append(u)
+        messages.setdefault(u, []).append(str(m.message))
+    return out, messages
+
+
 def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
          highlight: Sequence[int] = (), hot_edges: Sequence[tuple[int, int]] = (),
          pending: bool = False, ghost: Callable[[int], Any] | None = None,
-         largest: float | None = None, subtitle: str | None = None):
+         largest: float | None = None, subtitle: str | None = None,
+         messages: dict[int, list[str]] | None = None):
     """Write the laid-out picture as a Graphviz digraph.
 
     ``grad(k)`` gives the gradient to show for item ``k`` (or None); ``highlight`` lists
     picture nodes drawn with a red border, ``hot_edges`` picture edges drawn red;
     ``pending`` keeps a grad row on tensors without a gradient, where ``ghost(k)`` (the
     gradient to come) is written invisibly so every frame has the same layout;
-    ``largest`` fixes the mean |grad| that gets the strongest shade.
+    ``largest`` fixes the mean |grad| that gets the strongest shade; ``messages`` adds
+    red text lines to picture nodes.
     """
     g, names, nodes = d.g, d.names, d.nodes
     items = g.items
@@ -149,9 +215,10 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
             item = items[k]
             name = names.leaf(item) if node.kind == "leaf" else item.name
             value = walk.value_of(item)
-            gk = grad(k) if show_grads else None
+            constant = k in g.constants
+            gk = grad(k) if show_grads and not constant else None
             ghost_text = ""
-            if gk is None and pending and ghost is not None and show_grads:
+            if gk is None and pending and ghost is not None and show_grads and not constant:
                 gk = ghost(k)
                 ghost_text = style.TENSOR_FILL if gk is not None else ""
             note = ""
@@ -171,32 +238,48 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
                     np.asarray(gk).size > opts.max_elements and s.zero_fraction > 0:
                 note = (note + "  " if note else "") + f"{s.zero_fraction:.0%} exactly 0"
             label = style.tensor_label(
-                name, value.shape, value.dtype, value=value, grad=gk, grad_note=note,
+                name, None if value is None else value.shape,
+                None if value is None else value.dtype, value=value, grad=gk, grad_note=note,
                 show_shapes=opts.show_shapes, show_values=opts.show_values,
-                show_grads=show_grads, pending=pending, ghost=ghost_text,
-                precision=opts.precision,
-                max_elements=opts.max_elements, times=times)
-            at = {"label": label, "shape": "box",
-                  "style": "filled" if node.kind == "leaf" else "rounded,filled",
-                  "fillcolor": style.grad_fill(s, largest)}
-            if node.kind == "leaf":
-                at["penwidth"] = "2"
+                show_grads=show_grads and not constant, pending=pending, ghost=ghost_text,
+                precision=opts.precision, max_elements=opts.max_elements, times=times,
+                tag="no grad" if constant else "", messages=(messages or {}).get(u, ()))
+            if constant:  # data and targets: dashed, grey, never a gradient
+                at = {"label": label, "shape": "box", "style": "dashed,filled",
+                      "fillcolor": style.CONST_FILL, "color": style.CONST_BORDER}
+            else:
+                at = {"label": label, "shape": "box",
+                      "style": "filled" if node.kind == "leaf" else "rounded,filled",
+                      "fillcolor": style.grad_fill(s, largest)}
+                if node.kind == "leaf":
+                    at["penwidth"] = "2"
         elif node.kind == "op":
             item = items[node.item]
             deriv = style.derivative_lines(type(item)) if opts.show_derivative else ()
-            at = {"label": style.op_label(type(item).__name__, deriv, times), "shape": "ellipse",
+            scalars = [f"{style.slot_name(item, slot)} = {style.fmt_number(v, opts.precision)}"
+                       for slot, v in g.scalars.get(node.item, ())]
+            at = {"label": style.op_label(type(item).__name__, deriv, times, scalars,
+                                          (messages or {}).get(u, ())), "shape": "ellipse",
                   "style": "filled", "fillcolor": style.OP_FILL, "color": style.OP_BORDER}
         else:
             b = node.item
-            title = (names.module(b.frame.module) if times > 1 else d.frame_title(b.frame))
+            title = (names.module(b.frame) if times > 1 else d.frame_title(b.frame))
             lines = []
             n_params = walk.param_count(b.frame.module)
             if n_params:
                 lines.append(f"{n_params:,} parameters")
-            lines.append(f"{len(b.items)} operation{'s' if len(b.items) != 1 else ''}")
-            at = {"label": style.block_label(title, lines, times), "shape": "box",
-                  "style": "filled", "fillcolor": style.BLOCK_FILL, "color": style.BLOCK_BORDER,
-                  "penwidth": "1.5"}
+            n_ops = len(b.items)
+            if b.frame.is_composite and n_ops <= 4:
+                lines.append(" → ".join(type(items[k]).__name__ for k in b.items))
+            else:
+                lines.append(f"{n_ops} operation{'s' if n_ops != 1 else ''}")
+            lines.extend((messages or {}).get(u, ()))
+            composite = b.frame.is_composite
+            at = {"label": style.block_label(title, lines, times,
+                                             n_red=len((messages or {}).get(u, ()))),
+                  "shape": "box", "style": "rounded,filled" if composite else "filled",
+                  "fillcolor": style.COMPOSITE_FILL if composite else style.BLOCK_FILL,
+                  "color": style.BLOCK_BORDER, "penwidth": "1.5"}
         if u in hl:
             at["color"] = style.HIGHLIGHT
             at["penwidth"] = "3"
@@ -209,9 +292,13 @@ def emit(d: Display, opts: Options, grad: Callable[[int], Any], *,
     body = []
     if opts.legend and nodes:
         body.append(dot.node_line("legend", {
-            "label": style.legend_label(with_grads=show_grads and any_grad,
-                                        with_ops=any(n.kind == "op" for n in nodes),
-                                        with_blocks=bool(d.blocks)),
+            "label": style.legend_label(
+                with_grads=show_grads and any_grad, with_ops=any(n.kind == "op" for n in nodes),
+                with_blocks=any(not b.frame.is_composite for b in d.blocks),
+                with_composites=any(b.frame.is_composite for b in d.blocks),
+                with_constants=bool(g.constants) and any(
+                    nodes[u].kind == "leaf" and nodes[u].item in g.constants
+                    for u in d.tensor_node.values())),
             "shape": "plain"}))
     body.extend(top_lines)
     body.extend(_clusters(d, cluster_lines))
