@@ -513,7 +513,7 @@ def test_expected_dot_xor_network_with_clusters_and_collapsed():
 def test_expected_dot_stepper_frame():
     y, _ = neuron()
     frames = backward_steps(y, title="neuron")
-    check_expected("neuron_step2", frames[1].source)
+    check_expected("neuron_step2", frames[2].source)
 
 
 # ---------------------------------------------------------------- rendering
@@ -555,7 +555,7 @@ def test_missing_dot_says_how_to_install_graphviz_while_source_works(monkeypatch
         msg = str(info.value)
         assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
         assert "graphviz.org/download" in msg and ".source" in msg
-    frames = backward_steps(y)
+    frames = backward_steps(y, layout="wide")
     with pytest.raises(GraphvizNotFoundError):
         save_steps(frames, tmp_path / "steps.html")
 
@@ -581,30 +581,31 @@ def highlighted_ops(src):
 def test_one_frame_per_engine_step_in_the_engine_order():
     y, leaves = neuron()
     order = engine_steps(y, leaves)
-    frames = backward_steps(y)
-    assert len(frames) == len(order) == 4
-    assert [highlighted_ops(f.source) for f in frames] == [[o] for o in order]
+    frames = backward_steps(y, layout="wide")
+    assert len(frames) == len(order) + 1 == 5      # the forward pass first
+    assert [highlighted_ops(f.source) for f in frames] == [[]] + [[o] for o in order]
     model, loss = xor_net()
     loss2 = ((model(mg.ones(3, 2)) - 1.0) ** 2).mean()
     order = engine_steps(loss2, list(model.parameters()))
-    assert len(backward_steps(loss2, model)) == len(order)
-    # collapsed: the module holding the current operation is highlighted
-    frames = backward_steps(loss2, model, collapse="modules")
-    assert len(frames) == len(order)
-    assert any("0:" in " ".join(highlighted_ops(f.source)) for f in frames)
+    assert len(backward_steps(loss2, model, layout="wide")) == len(order) + 1
+    # collapsed: the module holding the current operations is highlighted, once per call
+    frames = backward_steps(loss2, model, collapse="modules", layout="wide")
+    blocks = [h for f in frames for h in highlighted_ops(f.source)]
+    assert blocks == ["Mean", "Pow", "Sub", "3:", "2:", "1:", "0:"]
 
 
 def test_frames_show_gradients_as_they_arrive_and_red_arrows_to_inputs():
     y, (x, w, b) = neuron()
     frames = backward_steps(y)
     srcs = [f.source for f in frames]
+    assert style.HIGHLIGHT not in "".join(m.group(0) for m in _EDGE.finditer(srcs[0]))
     # step 1 is Tanh: y's gradient is known, x's is not (written invisibly, same size)
-    (xn,) = by_label(srcs[0], "x (2,)")
-    first = dot_nodes(srcs[0])[xn]
+    (xn,) = by_label(srcs[1], "x (2,)")
+    first = dot_nodes(srcs[1])[xn]
     assert attr(first, "fillcolor") == style.TENSOR_FILL
     assert f'COLOR="{style.TENSOR_FILL}">[' in first
     # red arrows: from the current op back to its inputs
-    hot = [m.group(0) for m in _EDGE.finditer(srcs[0]) if style.HIGHLIGHT in m.group(0)]
+    hot = [m.group(0) for m in _EDGE.finditer(srcs[1]) if style.HIGHLIGHT in m.group(0)]
     assert len(hot) == 1 and 'dir="back"' in hot[0]
     # the last frame has every gradient, equal to a real backward pass
     y.backward(retain_graph=True)
@@ -621,35 +622,94 @@ def test_frames_show_gradients_as_they_arrive_and_red_arrows_to_inputs():
 def test_stepper_leaves_all_gradients_untouched():
     y, (x, w, b) = neuron()
     before = snapshot(y)
-    backward_steps(y)
+    backward_steps(y, layout="wide")
     assert_unchanged(before)
     assert x.grad is None and w.grad is None
     y.backward(retain_graph=True)
     grads = [t.grad for t in (x, w, b)]
     before = snapshot(y)
-    backward_steps(y)
+    backward_steps(y, layout="wide")
     assert_unchanged(before)
     assert [t.grad for t in (x, w, b)] == grads
 
 
-def test_stepper_needs_the_saved_values():
+def test_stepper_after_a_plain_backward_uses_the_kept_values():
     y, _ = neuron()
-    y.backward()                 # releases the saved values
+    steps = backward_steps(y)
+    before = list(zip([f.source for f in steps], steps.captions))
+    y.backward()                 # releases the saved values; keep() kept values and grads
+    after = backward_steps(y)
+    assert len(after) == len(before)
+    assert [f.source for f in after] == [src for src, _ in before]
+    assert [c.replace(" (its .grad)", "") for c in after.captions[1:]] == \
+        [c for _, c in before][1:]
+    assert "viz.keep()" in after.captions[0]
+
+
+def test_stepper_outside_keep_says_to_record_inside_keep():
+    y, _ = neuron()
+    y.backward()
+    for item in walk.extract([y]).items:   # what the engine does outside keep()
+        if isinstance(item, Function):
+            item.value = item.grad = None
     draw_graph(y)                # the graph can still be drawn
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
+    with pytest.raises(ValueError, match=r"mg\.viz\.keep\(\)"):
         backward_steps(y)
+
+
+def test_captions_apply_the_chain_rule_with_the_numbers():
+    w = mg.tensor(0.5, requires_grad=True)
+    w.name = "w"
+    x = mg.tensor(2.0)
+    x.name = "x"
+    target = mg.tensor(0.3)
+    target.name = "target"
+    y_hat = w * x
+    y_hat.name = "ŷ"
+    err = y_hat - target
+    err.name = "e"
+    loss = err * err
+    loss.name = "L"
+    steps = backward_steps(loss)
+    caps = steps.captions
+    assert len(caps) == 4 and "L = 0.49" in caps[0] and "∂L/∂L = 1" in caps[0]
+    mul = caps[1].splitlines()
+    assert mul[0] == "Backward step 1 of 3" and mul[1] == "Mul: receives ∂L/∂L = 1"
+    assert "∂L/∂e = ∂L/∂L · b = 1 · 0.7 = 0.7" in mul
+    sub = caps[2].splitlines()
+    assert sub[1] == "Sub: receives ∂L/∂e = 1.4"
+    assert "∂L/∂ŷ = ∂L/∂e · 1 = 1.4 · 1 = 1.4" in sub
+    assert "∂L/∂target = ∂L/∂e · (−1): not computed, target needs no gradient" in sub
+    last = caps[3].splitlines()
+    assert "∂L/∂w = ∂L/∂ŷ · b = 1.4 · 2 = 2.8" in last
+    (dw,) = mg.autograd.grad(loss, w, retain_graph=True)
+    assert float(dw) == pytest.approx(2.8)
+    # tensors: shapes and the element with the largest gradient
+    a = mg.tensor([[1.0, -3.0]], requires_grad=True)
+    a.name = "a"
+    caps = backward_steps((a.tanh() * 2.0).sum()).captions
+    tanh = caps[3].splitlines()
+    assert tanh[1].startswith("Tanh: receives ∂L/∂y, shape (1, 2); element [0, 0] = 2")
+    assert tanh[2].startswith("∂L/∂a[0, 0] = ∂L/∂y · (1 − y²) = 2 · 0.42 = 0.84")
+
+
+@needs_dot
+def test_steps_play_inline_in_jupyter():
+    y, _ = neuron()
+    out = backward_steps(y)._repr_html_()
+    assert out.startswith("<iframe") and "srcdoc=" in out and "&lt;svg" in out
 
 
 def test_stepper_non_scalar_root_needs_a_gradient():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3.0
     with pytest.raises(ValueError, match="gradient="):
-        backward_steps(y)
-    assert len(backward_steps(y, gradient=np.ones(2))) == 1
+        backward_steps(y, layout="wide")
+    assert len(backward_steps(y, gradient=np.ones(2), layout="wide")) == 2
     with pytest.raises(ValueError, match="gradient has shape"):
         backward_steps(y, gradient=np.ones(3))
     with pytest.raises(ValueError, match="no backward pass"):
-        backward_steps(x)
+        backward_steps(x, layout="wide")
 
 
 def test_save_steps_html_is_self_contained_with_one_frame_per_step(tmp_path):
@@ -671,7 +731,7 @@ def test_save_steps_renders_every_frame(tmp_path):
     frames = backward_steps(y, show_derivative=True)
     path = save_steps(frames, tmp_path / "backprop.html", title="A neuron")
     page = path.read_text(encoding="utf-8")
-    assert page.count('<div class="frame"') == len(frames) == len(engine_steps(y, leaves))
+    assert page.count('<div class="frame"') == len(frames) == len(engine_steps(y, leaves)) + 1
     assert page.count("<svg") == len(frames)
     assert re.search(r'(src|href)="https?:', page) is None and "<link" not in page
     assert "<title>A neuron</title>" in page and "play" in page
@@ -694,7 +754,7 @@ def test_last_stepper_frame_shows_gradients_that_bypassed_a_none():
     x = mg.tensor([1.0, -2.0], requires_grad=True)
     x.name = "x"
     y = FirstOnly.apply(x * 2.0, x * 3.0).sum()
-    last = backward_steps(y)[-1].source
+    last = backward_steps(y, layout="wide")[-1].source
     (x_node,) = [ln for ln in last.splitlines() if "<B>x</B>" in ln]
     grad_cell = x_node.split(">grad<")[1]
     assert "[2 2]" in grad_cell and "#ffffff" not in grad_cell  # shown, not hidden
