@@ -19,6 +19,7 @@ from hypothesis import given, settings, strategies as hst
 
 import microgradnn as mg
 from microgradnn import nn
+from microgradnn.nn import functional as F
 from microgradnn.autograd import Function, engine
 from microgradnn.viz import (GraphvizNotFoundError, backward_steps, draw_graph, save_steps,
                              style, walk)
@@ -33,6 +34,14 @@ needs_dot = pytest.mark.skipif(
     not HAVE_DOT, reason="Graphviz's `dot` is not installed (apt-get install graphviz / "
                          "brew install graphviz), so pictures cannot be rendered here")
 SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def kept():
+    """Every graph of these tests is recorded inside viz.keep(), as pictures need (the
+    tests of what happens outside it switch it off themselves)."""
+    with mg.viz.keep():
+        yield
 
 
 # ---------------------------------------------------------------- DOT parsing helpers
@@ -504,7 +513,7 @@ def test_expected_dot_xor_network_with_clusters_and_collapsed():
 def test_expected_dot_stepper_frame():
     y, _ = neuron()
     frames = backward_steps(y, title="neuron")
-    check_expected("neuron_step2", frames[1].source)
+    check_expected("neuron_step2", frames[2].source)
 
 
 # ---------------------------------------------------------------- rendering
@@ -546,7 +555,7 @@ def test_missing_dot_says_how_to_install_graphviz_while_source_works(monkeypatch
         msg = str(info.value)
         assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
         assert "graphviz.org/download" in msg and ".source" in msg
-    frames = backward_steps(y)
+    frames = backward_steps(y, layout="wide")
     with pytest.raises(GraphvizNotFoundError):
         save_steps(frames, tmp_path / "steps.html")
 
@@ -572,30 +581,31 @@ def highlighted_ops(src):
 def test_one_frame_per_engine_step_in_the_engine_order():
     y, leaves = neuron()
     order = engine_steps(y, leaves)
-    frames = backward_steps(y)
-    assert len(frames) == len(order) == 4
-    assert [highlighted_ops(f.source) for f in frames] == [[o] for o in order]
+    frames = backward_steps(y, layout="wide")
+    assert len(frames) == len(order) + 1 == 5      # the forward pass first
+    assert [highlighted_ops(f.source) for f in frames] == [[]] + [[o] for o in order]
     model, loss = xor_net()
     loss2 = ((model(mg.ones(3, 2)) - 1.0) ** 2).mean()
     order = engine_steps(loss2, list(model.parameters()))
-    assert len(backward_steps(loss2, model)) == len(order)
-    # collapsed: the module holding the current operation is highlighted
-    frames = backward_steps(loss2, model, collapse="modules")
-    assert len(frames) == len(order)
-    assert any("0:" in " ".join(highlighted_ops(f.source)) for f in frames)
+    assert len(backward_steps(loss2, model, layout="wide")) == len(order) + 1
+    # collapsed: the module holding the current operations is highlighted, once per call
+    frames = backward_steps(loss2, model, collapse="modules", layout="wide")
+    blocks = [h for f in frames for h in highlighted_ops(f.source)]
+    assert blocks == ["Mean", "Pow", "Sub", "3:", "2:", "1:", "0:"]
 
 
 def test_frames_show_gradients_as_they_arrive_and_red_arrows_to_inputs():
     y, (x, w, b) = neuron()
     frames = backward_steps(y)
     srcs = [f.source for f in frames]
+    assert style.HIGHLIGHT not in "".join(m.group(0) for m in _EDGE.finditer(srcs[0]))
     # step 1 is Tanh: y's gradient is known, x's is not (written invisibly, same size)
-    (xn,) = by_label(srcs[0], "x (2,)")
-    first = dot_nodes(srcs[0])[xn]
+    (xn,) = by_label(srcs[1], "x (2,)")
+    first = dot_nodes(srcs[1])[xn]
     assert attr(first, "fillcolor") == style.TENSOR_FILL
     assert f'COLOR="{style.TENSOR_FILL}">[' in first
     # red arrows: from the current op back to its inputs
-    hot = [m.group(0) for m in _EDGE.finditer(srcs[0]) if style.HIGHLIGHT in m.group(0)]
+    hot = [m.group(0) for m in _EDGE.finditer(srcs[1]) if style.HIGHLIGHT in m.group(0)]
     assert len(hot) == 1 and 'dir="back"' in hot[0]
     # the last frame has every gradient, equal to a real backward pass
     y.backward(retain_graph=True)
@@ -612,35 +622,94 @@ def test_frames_show_gradients_as_they_arrive_and_red_arrows_to_inputs():
 def test_stepper_leaves_all_gradients_untouched():
     y, (x, w, b) = neuron()
     before = snapshot(y)
-    backward_steps(y)
+    backward_steps(y, layout="wide")
     assert_unchanged(before)
     assert x.grad is None and w.grad is None
     y.backward(retain_graph=True)
     grads = [t.grad for t in (x, w, b)]
     before = snapshot(y)
-    backward_steps(y)
+    backward_steps(y, layout="wide")
     assert_unchanged(before)
     assert [t.grad for t in (x, w, b)] == grads
 
 
-def test_stepper_needs_the_saved_values():
+def test_stepper_after_a_plain_backward_uses_the_kept_values():
     y, _ = neuron()
-    y.backward()                 # releases the saved values
+    steps = backward_steps(y)
+    before = list(zip([f.source for f in steps], steps.captions))
+    y.backward()                 # releases the saved values; keep() kept values and grads
+    after = backward_steps(y)
+    assert len(after) == len(before)
+    assert [f.source for f in after] == [src for src, _ in before]
+    assert [c.replace(" (its .grad)", "") for c in after.captions[1:]] == \
+        [c for _, c in before][1:]
+    assert "viz.keep()" in after.captions[0]
+
+
+def test_stepper_outside_keep_says_to_record_inside_keep():
+    y, _ = neuron()
+    y.backward()
+    for item in walk.extract([y]).items:   # what the engine does outside keep()
+        if isinstance(item, Function):
+            item.value = item.grad = None
     draw_graph(y)                # the graph can still be drawn
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
+    with pytest.raises(ValueError, match=r"mg\.viz\.keep\(\)"):
         backward_steps(y)
+
+
+def test_captions_apply_the_chain_rule_with_the_numbers():
+    w = mg.tensor(0.5, requires_grad=True)
+    w.name = "w"
+    x = mg.tensor(2.0)
+    x.name = "x"
+    target = mg.tensor(0.3)
+    target.name = "target"
+    y_hat = w * x
+    y_hat.name = "ŷ"
+    err = y_hat - target
+    err.name = "e"
+    loss = err * err
+    loss.name = "L"
+    steps = backward_steps(loss)
+    caps = steps.captions
+    assert len(caps) == 4 and "L = 0.49" in caps[0] and "∂L/∂L = 1" in caps[0]
+    mul = caps[1].splitlines()
+    assert mul[0] == "Backward step 1 of 3" and mul[1] == "Mul: receives ∂L/∂L = 1"
+    assert "∂L/∂e = ∂L/∂L · b = 1 · 0.7 = 0.7" in mul
+    sub = caps[2].splitlines()
+    assert sub[1] == "Sub: receives ∂L/∂e = 1.4"
+    assert "∂L/∂ŷ = ∂L/∂e · 1 = 1.4 · 1 = 1.4" in sub
+    assert "∂L/∂target = ∂L/∂e · (−1): not computed, target needs no gradient" in sub
+    last = caps[3].splitlines()
+    assert "∂L/∂w = ∂L/∂ŷ · b = 1.4 · 2 = 2.8" in last
+    (dw,) = mg.autograd.grad(loss, w, retain_graph=True)
+    assert float(dw) == pytest.approx(2.8)
+    # tensors: shapes and the element with the largest gradient
+    a = mg.tensor([[1.0, -3.0]], requires_grad=True)
+    a.name = "a"
+    caps = backward_steps((a.tanh() * 2.0).sum()).captions
+    tanh = caps[3].splitlines()
+    assert tanh[1].startswith("Tanh: receives ∂L/∂y, shape (1, 2); element [0, 0] = 2")
+    assert tanh[2].startswith("∂L/∂a[0, 0] = ∂L/∂y · (1 − y²) = 2 · 0.42 = 0.84")
+
+
+@needs_dot
+def test_steps_play_inline_in_jupyter():
+    y, _ = neuron()
+    out = backward_steps(y)._repr_html_()
+    assert out.startswith("<iframe") and "srcdoc=" in out and "&lt;svg" in out
 
 
 def test_stepper_non_scalar_root_needs_a_gradient():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3.0
     with pytest.raises(ValueError, match="gradient="):
-        backward_steps(y)
-    assert len(backward_steps(y, gradient=np.ones(2))) == 1
+        backward_steps(y, layout="wide")
+    assert len(backward_steps(y, gradient=np.ones(2), layout="wide")) == 2
     with pytest.raises(ValueError, match="gradient has shape"):
         backward_steps(y, gradient=np.ones(3))
     with pytest.raises(ValueError, match="no backward pass"):
-        backward_steps(x)
+        backward_steps(x, layout="wide")
 
 
 def test_save_steps_html_is_self_contained_with_one_frame_per_step(tmp_path):
@@ -662,7 +731,7 @@ def test_save_steps_renders_every_frame(tmp_path):
     frames = backward_steps(y, show_derivative=True)
     path = save_steps(frames, tmp_path / "backprop.html", title="A neuron")
     page = path.read_text(encoding="utf-8")
-    assert page.count('<div class="frame"') == len(frames) == len(engine_steps(y, leaves))
+    assert page.count('<div class="frame"') == len(frames) == len(engine_steps(y, leaves)) + 1
     assert page.count("<svg") == len(frames)
     assert re.search(r'(src|href)="https?:', page) is None and "<link" not in page
     assert "<title>A neuron</title>" in page and "play" in page
@@ -685,7 +754,117 @@ def test_last_stepper_frame_shows_gradients_that_bypassed_a_none():
     x = mg.tensor([1.0, -2.0], requires_grad=True)
     x.name = "x"
     y = FirstOnly.apply(x * 2.0, x * 3.0).sum()
-    last = backward_steps(y)[-1].source
+    last = backward_steps(y, layout="wide")[-1].source
     (x_node,) = [ln for ln in last.splitlines() if "<B>x</B>" in ln]
     grad_cell = x_node.split(">grad<")[1]
     assert "[2 2]" in grad_cell and "#ffffff" not in grad_cell  # shown, not hidden
+
+
+# ---------------------------------------------------------------- complete graphs
+def test_constant_inputs_and_targets_are_drawn_dashed_and_named():
+    w = mg.tensor([0.5, -0.25], requires_grad=True)
+    w.name = "w"
+    x = mg.tensor([1.0, 2.0])
+    x.name = "x"
+    target = mg.tensor(0.3)
+    y_hat = (w * x).sum()
+    y_hat.name = "ŷ"
+    loss = (y_hat - target) * 2.0
+    loss.backward()
+    src = draw_graph(loss).source
+    nodes = dot_nodes(src)
+    (xn,) = by_label(src, "x (2,)")
+    assert "no grad" in label_text(nodes[xn]) and "dashed" in attr(nodes[xn], "style")
+    assert "grad" not in label_text(nodes[xn]).replace("no grad", "")
+    (unnamed,) = [n for n, a in nodes.items() if "scalar float32 no grad" in label_text(a)]
+    assert "0.3" in label_text(nodes[unnamed])
+    # every operation shows all its tensor inputs: Mul gets w and x, Sub gets ŷ and target
+    mul, mul2 = by_label(src, "Mul")
+    (sub,) = by_label(src, "Sub")
+    edges = dot_edges(src)
+    assert {s for s, t in edges if t == mul} == {by_label(src, "w (2,)")[0], xn}
+    assert unnamed in {s for s, t in edges if t == sub}
+    assert len([s for s, t in edges if t == sub]) == 2
+    # a Python number stays folded into its operation's label, named after its slot
+    assert label_text(nodes[mul2]) == "Mul b = 2"
+    assert len([s for s, t in edges if t == mul2]) == 1
+
+
+def test_outside_keep_no_constants_and_values_not_kept_is_said():
+    with mg.viz.keep() as k:
+        mg.autograd.grad_mode.set_keep_values(False)
+        w = mg.tensor([0.5, -0.25], requires_grad=True)
+        loss = (w * mg.tensor([1.0, 2.0])).sum()
+    loss.backward()
+    assert "no grad" not in draw_graph(loss, legend=False).source
+    # the engine frees node values outside keep(): the picture draws the structure only
+    for item in walk.extract([loss]).items:
+        if isinstance(item, Function):
+            item.value = None
+    src = draw_graph(loss, legend=False).source
+    assert "were not kept" in src and "mg.viz.keep()" in src
+    assert len(by_label(src, "Mul")) == 1 and len(by_label(src, "Sum")) == 1
+
+
+def test_composites_are_one_node_and_expand_on_request():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = mg.tensor([[0.0, 1.0], [1.0, 0.0]])
+    y = mg.tensor([[1.0], [0.0]])
+    y.name = "target"
+    loss = F.binary_cross_entropy_with_logits(model(x), y) + \
+        F.softmax(model(x) * 0.0 + mg.tensor([[0.0], [1.0]]), dim=0).sum()
+    loss.backward()
+    src = draw_graph(loss, model).source
+    assert "NoneType" not in src
+    blocks = {label_text(a).split()[0] for n, a in dot_nodes(src).items() if n.startswith("m")}
+    assert {"binary_cross_entropy_with_logits", "softmax"} <= blocks
+    op_names = [label_text(a).split()[0] for n, a in dot_nodes(src).items() if n.startswith("op")]
+    assert "Where" not in op_names and "Exp" not in op_names
+    (target,) = by_label(src, "target (2, 1)")     # an argument of the composite: visible
+    (bce,) = by_label(src, "binary_cross_entropy_with_logits")
+    assert (target, bce) in dot_edges(src)
+    full = draw_graph(loss, model, expand_composites=True).source
+    op_names = [label_text(a).split()[0] for n, a in dot_nodes(full).items() if n.startswith("op")]
+    assert "Where" in op_names and "Exp" in op_names
+    assert "cluster" in full and "binary_cross_entropy_with_logits" in full
+
+
+def test_a_loss_module_made_and_dropped_keeps_its_class_name():
+    p = mg.tensor([0.2, 0.7], requires_grad=True)
+    loss = nn.MSELoss()(p, mg.tensor([0.0, 1.0]))   # the module is garbage collected
+    loss.backward()
+    import gc
+    gc.collect()
+    src = draw_graph(loss).source
+    assert "NoneType" not in src and "MSELoss" in src and "mse_loss" in src
+
+
+# ---------------------------------------------------------------- highlight contract
+class Failure:
+    """What mg.testing hands over: a graph node and a message."""
+
+    def __init__(self, node, message):
+        self.node, self.message = node, message
+
+
+def test_highlight_paints_the_node_red_with_its_message():
+    y, (x, w, b) = neuron()
+    y.backward()
+    mul = y.grad_fn.next[0].next[0].next[0]
+    assert type(mul).__name__ == "Mul"
+    src = draw_graph(y, highlight=Failure(mul, "gradient differs by 0.5")).source
+    nodes = dot_nodes(src)
+    (op,) = by_label(src, "gradient differs by 0.5")
+    assert label_text(nodes[op]).startswith("Mul")
+    assert attr(nodes[op], "color") == style.HIGHLIGHT
+    # an iterable of them, and a Tensor as the node
+    src = draw_graph(y, highlight=[Failure(w, "w is off"), Failure(y.grad_fn, "root")]).source
+    (wn,) = by_label(src, "w is off")
+    assert label_text(dot_nodes(src)[wn]).startswith("w ")
+    assert attr(dot_nodes(src)[wn], "color") == style.HIGHLIGHT
+    assert by_label(src, "root")
+    other = mg.tensor(1.0, requires_grad=True) * 2
+    with pytest.raises(ValueError, match="not part of the graph"):
+        draw_graph(y, highlight=Failure(other.grad_fn, "elsewhere"))
+    with pytest.raises(TypeError, match=r"\.node and \.message"):
+        draw_graph(y, highlight=[object()])

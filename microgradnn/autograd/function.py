@@ -182,6 +182,8 @@ class Function:
             return _make(out, False, None)
         if aliased:
             ctx.args = tuple(arrays)
+        if grad_mode.keep_values:
+            scope.keep_constants(ctx, args, nxt)
         return _record(ctx, out, tuple(nxt))
 
     # Fast paths with the exact semantics of ``apply`` for one and two tensor arguments:
@@ -223,6 +225,8 @@ class Function:
             out = _fix_scalar(ctx, out)
         if (na is None and nb is None) or not grad_mode.enabled or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
+        if grad_mode.keep_values:
+            scope.keep_constants(ctx, (a, b), (na, nb))
         return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._util import Shape, data, kept_shape, lift, normalize_axis, reduced_shape
+from ..autograd.scope import composite
 
 
 class Sum(Function):
@@ -255,6 +256,7 @@ def std(x, axis=None, keepdims=False, *, ddof=0, correction=None, dim=None, keep
                keepdim=keepdim).sqrt()
 
 
+@composite
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """log Σ eˣ over ``axis``, without overflow for any finite input.
 
@@ -276,6 +278,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     return s
 
 
+@composite
 def softmax(x, axis=-1, *, dim=None):
     """eˣ / Σ eˣ along ``axis`` (default the last), stable for any finite input.
 
@@ -289,6 +292,7 @@ def softmax(x, axis=-1, *, dim=None):
     return e / e.sum(axis=axes, keepdims=True)
 
 
+@composite
 def log_softmax(x, axis=-1, *, dim=None):
     """x - logsumexp(x) along ``axis`` (default the last), stable for any finite input.
 

@@ -8,7 +8,8 @@ from .dot import GraphvizNotFoundError
 from .graph import draw_graph
 from .keep import keep
 from .model import draw_model
-from .steps import backward_steps, save_steps
+from .steps import Steps, backward_steps, save_steps
 from .watch import watch
 
-__all__ = ["keep", "draw_graph", "draw_model", "backward_steps", "save_steps", "GraphvizNotFoundError"]
+__all__ = ["keep", "draw_graph", "draw_model", "backward_steps", "save_steps", "Steps", "watch",
+           "GraphvizNotFoundError"]

@@ -25,6 +25,9 @@ BLOCK_BORDER = "#3b6ea5"
 ZERO_FILL = "#cfcfcf"       # gradient exactly zero everywhere (dead ReLU, unused branch)
 BAD_FILL = "#ff6f6f"        # NaN or Inf in the gradient
 HIGHLIGHT = "#d62728"       # the stepper's current node and the gradients it sends
+CONST_FILL = "#f3f3f3"      # inputs that need no gradient (data, targets): dashed, grey
+CONST_BORDER = "#8a8a8a"
+COMPOSITE_FILL = "#e8f1e0"  # a function written in primitives (mse_loss) drawn as one node
 DONE_EDGE = "#999999"
 
 # Gradient shading: mean |grad| relative to the largest in the picture, on a log scale.
@@ -203,20 +206,25 @@ def _mono_cell(lines: Iterable[str], colour: str = "") -> str:
 def tensor_label(name: str | None, shape, dtype, *, value=None, grad=None, grad_note: str = "",
                  show_shapes: bool = True, show_values: bool = True, show_grads: bool = True,
                  pending: bool = False, ghost: str = "", precision: int = 3,
-                 max_elements: int = 16, times: int = 1) -> str:
+                 max_elements: int = 16, times: int = 1, tag: str = "",
+                 messages: Sequence[str] = ()) -> str:
     """HTML label of a tensor node: header (name, shape, dtype), value rows, grad rows.
 
     ``pending`` shows a grad row even without a gradient; ``ghost`` (a colour) draws the
     grad text invisibly, in the fill colour (the stepper keeps node sizes steady).
+    ``shape`` None: not known (a value that was not kept). ``tag``: a muted word in the
+    header ("no grad"); ``messages``: red lines at the bottom.
     """
     head = []
     if name:
         head.append(f"<B>{esc(name)}</B>")
     if times > 1:
         head.append(f"<B>×{times}</B>")
-    if show_shapes:
+    if show_shapes and shape is not None:
         head.append(f'<FONT POINT-SIZE="10" COLOR="{MUTED}">{fmt_shape(shape)} '
                     f"{fmt_dtype(dtype)}</FONT>")
+    if tag:
+        head.append(f'<FONT POINT-SIZE="10" COLOR="{MUTED}"><I>{esc(tag)}</I></FONT>')
     rows = []
     if head:
         rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2">{" ".join(head)}</TD></TR>')
@@ -232,6 +240,9 @@ def tensor_label(name: str | None, shape, dtype, *, value=None, grad=None, grad_
         colour = f' COLOR="{ghost}"' if ghost else ""
         rows.append(f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT POINT-SIZE="10"{colour}>grad'
                     f"</FONT></TD>{_mono_cell(lines, colour)}</TR>")
+    for m in messages:
+        rows.append(f'<TR><TD ALIGN="LEFT" COLSPAN="2"><FONT COLOR="{HIGHLIGHT}">'
+                    f"<B>{esc(m)}</B></FONT></TD></TR>")
     if not rows:
         rows.append("<TR><TD> </TD></TR>")
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
@@ -323,23 +334,45 @@ def _pack(pieces, width: int) -> list[str]:
     return lines
 
 
-def op_label(title: str, derivative: Sequence[str] = (), times: int = 1) -> str:
-    """HTML label of an operation node: its name, then optionally its derivative rule."""
+def op_label(title: str, derivative: Sequence[str] = (), times: int = 1,
+             scalars: Sequence[str] = (), messages: Sequence[str] = ()) -> str:
+    """HTML label of an operation node: its name, the Python numbers it received
+    (``b = 2``), optionally its derivative rule, and red message lines."""
     text = f"<B>{esc(title)}</B>" + (f" <B>×{times}</B>" if times > 1 else "")
+    for line in scalars:
+        text += f'<BR/><FONT POINT-SIZE="10">{esc(line)}</FONT>'
     for line in derivative:
         text += f'<BR/><FONT POINT-SIZE="9">{esc(line)}</FONT>'
+    for line in messages:
+        text += f'<BR/><FONT COLOR="{HIGHLIGHT}"><B>{esc(line)}</B></FONT>'
     return "<" + text + ">"
 
 
-def block_label(title: str, lines: Sequence[str] = (), times: int = 1) -> str:
-    """HTML label of a module drawn as one node: ``fc1: Linear`` and small detail lines."""
+def slot_name(node, slot: int) -> str:
+    """The name the docstring gives input ``slot``: ``x`` for one input, ``a``/``b`` for
+    two (``y = a - b``), else ``input i``."""
+    n = len(node.next)
+    if n == 1:
+        return "x"
+    if n == 2:
+        return "ab"[slot]
+    return f"input {slot}"
+
+
+def block_label(title: str, lines: Sequence[str] = (), times: int = 1, n_red: int = 0) -> str:
+    """HTML label of a module drawn as one node: ``fc1: Linear`` and small detail lines
+    (the last ``n_red`` of them in red: messages)."""
     text = f"<B>{esc(title)}</B>" + (f" <B>×{times}</B>" if times > 1 else "")
-    for line in lines:
-        text += f'<BR/><FONT POINT-SIZE="10">{esc(line)}</FONT>'
+    for i, line in enumerate(lines):
+        if i >= len(lines) - n_red:
+            text += f'<BR/><FONT COLOR="{HIGHLIGHT}"><B>{esc(line)}</B></FONT>'
+        else:
+            text += f'<BR/><FONT POINT-SIZE="10">{esc(line)}</FONT>'
     return "<" + text + ">"
 
 
-def legend_label(with_grads: bool, with_ops: bool = True, with_blocks: bool = False) -> str:
+def legend_label(with_grads: bool, with_ops: bool = True, with_blocks: bool = False,
+                 with_composites: bool = False, with_constants: bool = False) -> str:
     """The colour key, as one HTML table."""
     def row(colour: str, text: str, border: str = "#888888") -> str:
         return (f'<TR><TD BGCOLOR="{colour}" COLOR="{border}" BORDER="1" WIDTH="26"> </TD>'
@@ -349,8 +382,14 @@ def legend_label(with_grads: bool, with_ops: bool = True, with_blocks: bool = Fa
     rows.append(row(TENSOR_FILL, "tensor (square corners, thick: leaf / parameter)"))
     if with_ops:
         rows.append(row(OP_FILL, "operation (oval)", OP_BORDER))
+    if with_constants:
+        rows.append(row(CONST_FILL, "input needing no gradient (dashed: data, target)",
+                        CONST_BORDER))
     if with_blocks:
         rows.append(row(BLOCK_FILL, "module call drawn as one node", BLOCK_BORDER))
+    if with_composites:
+        rows.append(row(COMPOSITE_FILL, "function of several operations, as one node",
+                        BLOCK_BORDER))
     if with_grads:
         rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="10">'
                     "fill = mean |grad|, relative to the largest:</FONT></TD></TR>")

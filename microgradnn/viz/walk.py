@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..autograd.scope import Frame
 from ..nn.module import Module, Parameter
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 
 # ---------------------------------------------------------------------- extraction
@@ -22,9 +24,12 @@ class Graph:
     ``items[k]`` is a Function node (an operation) or a leaf Tensor; ``inputs[k]`` lists
     ``(slot, j)``: positional input ``slot`` of operation ``k`` is item ``j``;
     ``consumers[j]`` the operations using item ``j``; ``roots`` the items of the roots.
+    ``constants`` holds the items that are inputs needing no gradient (data, targets),
+    known for operations recorded inside ``viz.keep()``; ``scalars[k]`` the Python
+    numbers operation ``k`` received, as ``(slot, value)``.
     """
 
-    __slots__ = ("items", "inputs", "consumers", "roots", "index")
+    __slots__ = ("items", "inputs", "consumers", "roots", "index", "constants", "scalars")
 
     def __init__(self) -> None:
         self.items: list = []
@@ -32,6 +37,8 @@ class Graph:
         self.consumers: list[list[int]] = []
         self.roots: list[int] = []
         self.index: dict[int, int] = {}
+        self.constants: set[int] = set()
+        self.scalars: dict[int, list] = {}
 
     def is_op(self, k: int) -> bool:
         return isinstance(self.items[k], Function)
@@ -71,13 +78,26 @@ def extract(roots: list[Tensor]) -> Graph:
                         continue
                 stack.pop()
                 if id(obj) not in index:  # (a DAG never pushes a node twice; be safe)
+                    if isinstance(obj, Function):
+                        _add_constants(g, obj)
                     index[id(obj)] = len(items)
                     items.append(obj)
         g.roots.append(index[id(start)])
     g.consumers = [[] for _ in items]
     for k, obj in enumerate(items):
         if isinstance(obj, Function):
-            ins = tuple((slot, index[id(n)]) for slot, n in enumerate(obj.next) if n is not None)
+            ins = [(slot, index[id(n)]) for slot, n in enumerate(obj.next) if n is not None]
+            consts = getattr(obj, "viz_constants", None)
+            if consts is not None:
+                for slot, c in enumerate(consts):
+                    if c is None:
+                        continue
+                    if isinstance(c, (Tensor, np.ndarray)):
+                        ins.append((slot, index[id(c)]))
+                    elif isinstance(c, (int, float, complex, np.number)):
+                        g.scalars.setdefault(k, []).append((slot, c))
+                ins.sort()
+            ins = tuple(ins)
             for _, j in ins:
                 g.consumers[j].append(k)
         else:
@@ -86,9 +106,28 @@ def extract(roots: list[Tensor]) -> Graph:
     return g
 
 
+def _add_constants(g: Graph, node: Function) -> None:
+    """Number the constant inputs of ``node`` (kept inside ``viz.keep()``) before it.
+    A bare array becomes an unnamed Tensor leaf (registered under the array's id)."""
+    consts = getattr(node, "viz_constants", None)
+    if consts is None:
+        return
+    for c in consts:
+        if isinstance(c, (Tensor, np.ndarray)) and id(c) not in g.index:
+            g.index[id(c)] = len(g.items)
+            g.constants.add(len(g.items))
+            g.items.append(c if isinstance(c, Tensor) else _make(c, False, None))
+
+
 def value_of(item) -> Any:
-    """The array a node stands for: an operation's output, a leaf's data."""
+    """The array a node stands for: an operation's output, a leaf's data (None for an
+    operation recorded outside ``viz.keep()`` once backward has run)."""
     return item.value if isinstance(item, Function) else item.data
+
+
+def values_kept(g: Graph) -> bool:
+    """False when some operation of the graph no longer has its output value."""
+    return all(item.value is not None for item in g.items if isinstance(item, Function))
 
 
 def grad_of(item) -> Any:
@@ -129,13 +168,13 @@ class Names:
         seen: set[int] = set()
         for item in g.items:
             if isinstance(item, Function) and item.scope is not None:
-                outer = item.scope
-                while outer.parent is not None:
-                    outer = outer.parent
-                if id(outer.module) not in seen:
-                    seen.add(id(outer.module))
-                    if isinstance(outer.module, Module):
-                        self._add_module(outer.module, self.auto)
+                for outer in item.scope.path():  # the outermost module (not a composite)
+                    m = outer.module
+                    if isinstance(m, Module):
+                        if id(m) not in seen:
+                            seen.add(id(m))
+                            self._add_module(m, self.auto)
+                        break
 
     def _add_module(self, m: Module, param_table: dict) -> None:
         self._keep.append(m)
@@ -152,9 +191,14 @@ class Names:
         return isinstance(t, Parameter) or id(t) in self.explicit or id(t) in self.auto
 
     def module(self, m: Any) -> str:
-        """``fc1: Linear``, or the class name alone for an unnamed (or the outermost) module."""
-        cls = type(m).__name__
-        name = self.modules.get(id(m))
+        """``fc1: Linear``, or the class name alone for an unnamed (or the outermost) module;
+        given a Frame: the same for its module, or a composite function's name
+        (``mse_loss``), or the class name of a module since garbage collected."""
+        if isinstance(m, Frame):
+            cls, m = m.name, m.module
+        else:
+            cls = type(m).__name__
+        name = self.modules.get(id(m)) if m is not None else None
         return f"{name}: {cls}" if name else cls
 
 
@@ -225,14 +269,14 @@ class Display:
             return
         for f in frame.path():
             if id(f) not in self.frame_calls:
-                n = self.module_calls.get(id(f.module), 0) + 1
-                self.module_calls[id(f.module)] = n
+                n = self.module_calls.get(frame_key(f), 0) + 1
+                self.module_calls[frame_key(f)] = n
                 self.frame_calls[id(f)] = n
                 self.frames.append(f)
 
     def frame_title(self, frame: Frame) -> str:
-        title = self.names.module(frame.module)
-        if self.module_calls.get(id(frame.module), 1) > 1:
+        title = self.names.module(frame)
+        if self.module_calls.get(frame_key(frame), 1) > 1:
             title += f" (call {self.frame_calls[id(frame)]})"
         return title
 
@@ -240,6 +284,15 @@ class Display:
         """The node that stands for ``u`` in the picture (its fold representative)."""
         rep = self.nodes[u].rep
         return u if rep is None else rep
+
+
+def frame_key(frame: Frame):
+    """What repeated calls share: the module (or, for a composite, its name; for a module
+    already garbage collected, the frame itself)."""
+    if frame.is_composite:
+        return ("composite", frame.name)
+    m = frame.module
+    return id(m) if m is not None else ("frame", id(frame))
 
 
 def _lca(a: Frame | None, b: Frame | None) -> Frame | None:
@@ -257,10 +310,12 @@ def _lca(a: Frame | None, b: Frame | None) -> Frame | None:
     return a
 
 
-def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Display:
+def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph",
+          expand: bool = False) -> Display:
     """Lay out nodes, edges and clusters; ``collapse`` draws module calls as single nodes
     (None: never; an int d: every call at depth d, 0 being the outermost module called;
-    ``"modules"``: the outermost call of a module that has no submodules)."""
+    ``"modules"``: the outermost call of a module that has no submodules). Composite
+    functions (``mse_loss``) are single nodes too, unless ``expand``."""
     if collapse is not None and collapse != "modules" and not (
             isinstance(collapse, int) and not isinstance(collapse, bool) and collapse >= 0):
         raise ValueError(f"{op}: collapse must be None, 'modules' or a depth >= 0, "
@@ -270,23 +325,27 @@ def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Disp
     collapsed: dict[int, Frame | None] = {}
 
     def block_frame(frame: Frame | None) -> Frame | None:
-        if frame is None or collapse is None:
+        if frame is None or (collapse is None and expand):
             return None
         key = id(frame)
         if key in collapsed:
             return collapsed[key]
+        found = None
         if collapse == "modules":
-            found = None
             for f in frame.path():
-                if not has_children(f.module):
+                if not f.is_composite and not has_children(f.module):
                     found = f
                     break
-        elif frame.depth < collapse:
-            found = None
-        else:
+        elif collapse is not None and frame.depth >= collapse:
             found = frame
             while found.depth > collapse:
                 found = found.parent
+        if not expand:  # the outermost composite call, if it encloses the module's
+            for f in frame.path():
+                if f.is_composite:
+                    if found is None or f.depth < found.depth:
+                        found = f
+                    break
         collapsed[key] = found
         return found
 
@@ -317,13 +376,18 @@ def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Disp
     for k, item in enumerate(items):
         if not isinstance(item, Function):
             cons = g.consumers[k]
-            cluster = None
-            if cons and names.is_param(item):
+            cluster = None  # data and targets sit outside the modules that use them
+            if cons and (names.is_param(item) or k in g.constants):
                 blocks = {id(d.block_of.get(c)) for c in cons}
                 first = d.block_of.get(cons[0])
-                if first is not None and len(blocks) == 1 and k not in root_set:
-                    d.hidden_leaves.add(k)    # a parameter used only inside one block
+                if first is not None and len(blocks) == 1 and k not in root_set and (
+                        _internal(item, k, first, g) if k in g.constants
+                        else not first.frame.is_composite):
+                    # a module's parameter used only inside its block, or a constant a
+                    # composite made itself (what went into a call stays visible)
+                    d.hidden_leaves.add(k)
                     continue
+            if cons and names.is_param(item):
                 cluster = visible_frame(cons[0])
                 for c in cons[1:]:
                     cluster = _lca(cluster, visible_frame(c))
@@ -369,6 +433,11 @@ def build(g: Graph, names: Names, collapse=None, op: str = "draw_graph") -> Disp
 
 
 # ---------------------------------------------------------------------- folding
+def _internal(item, k: int, b: Block, g: Graph) -> bool:
+    """A constant made inside a composite function (not one of its arguments)."""
+    return b.frame.is_composite and not any(item is t for t in b.frame.inputs)
+
+
 def fold(d: Display, max_passes: int = 64) -> None:
     """Fold repeated calls of the same module (same operations inside) into one node,
     then the tensors and operations that feed or leave them in the same way, so a loop
@@ -382,8 +451,8 @@ def fold(d: Display, max_passes: int = 64) -> None:
     groups: dict[tuple, list[int]] = {}
     items = d.g.items
     for b in d.blocks:
-        sig = (id(b.frame.module),
-               tuple((type(items[k]).__name__, items[k].value.shape) for k in b.items),
+        sig = (frame_key(b.frame),
+               tuple((type(items[k]).__name__, _shape(items[k].value)) for k in b.items),
                tuple(d.pos[k] for k in b.outputs))
         groups.setdefault(sig, []).append(b.node)
     how: list[str] = []  # per class: "block", "in" (fed by folded nodes) or "out"
@@ -406,10 +475,10 @@ def fold(d: Display, max_passes: int = 64) -> None:
     def desc(u: int) -> tuple:
         node = nodes[u]
         if node.kind == "block":
-            return ("block", id(node.item.frame.module))
+            return ("block", frame_key(node.item.frame))
         item = items[node.item]
         v = value_of(item)
-        return (node.kind, type(item).__name__, v.shape, v.dtype.str)
+        return (node.kind, type(item).__name__, _shape(v), None if v is None else v.dtype.str)
 
     for _ in range(max_passes):
         groups = {}
@@ -465,6 +534,10 @@ def fold(d: Display, max_passes: int = 64) -> None:
             seen.add(key)
             edges.append((s2, t2, port))
     d.edges = edges
+
+
+def _shape(v):
+    return None if v is None else v.shape
 
 
 def _depths(n: int, edges: list) -> list[int]:

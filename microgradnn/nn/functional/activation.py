@@ -10,6 +10,7 @@ import math
 from ... import ops
 from ...ops import special
 from ...tensor import Tensor, tensor
+from ...autograd.scope import composite
 
 __all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax",
            "log_softmax"]
@@ -75,6 +76,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return ops.leaky_relu(_t(input), negative_slope)
 
 
+@composite
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, α(eˣ - 1) otherwise; the slope at 0 is α (the left side), as PyTorch
     (``inplace`` is ignored).
@@ -91,6 +93,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return ops.where(pos, x, neg_part * alpha)
 
 
+@composite
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit: x·Φ(x) = ½x(1 + erf(x/√2)) (``approximate='none'``) or
     ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (``approximate='tanh'``).

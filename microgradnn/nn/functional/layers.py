@@ -14,6 +14,7 @@ from ...autograd import no_grad
 from ...autograd.function import Function
 from ...ops.elementwise import Where
 from ...tensor import Tensor, tensor
+from ...autograd.scope import composite
 
 __all__ = ["linear", "dropout", "embedding", "batch_norm", "layer_norm"]
 
@@ -228,6 +229,7 @@ def _blend(running: Tensor, batch: np.ndarray, momentum: float) -> None:
     np.copyto(running.data, new, casting="unsafe")
 
 
+@composite
 def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:

@@ -15,6 +15,7 @@ import numpy as np
 from ... import ops
 from ...autograd.function import Function
 from ...tensor import Tensor, _make, tensor
+from ...autograd.scope import composite
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -73,6 +74,7 @@ def _const(op: str, name: str, value, shape: tuple, dtype) -> np.ndarray | None:
 
 
 # ---------------------------------------------------------------- regression
+@composite
 def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     """Mean squared error: (x - y)² per element, then reduced.
 
@@ -87,6 +89,7 @@ def mse_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     return _reduce(d * d, reduction)
 
 
+@composite
 def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     """Mean absolute error: ``|x - y|`` per element, then reduced.
 
@@ -100,6 +103,7 @@ def l1_loss(input: Tensor, target, *, reduction: str = "mean") -> Tensor:
     return _reduce((x - _same_shape_target("l1_loss", x, target)).abs(), reduction)
 
 
+@composite
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """Huber loss: ½d² where ``|d| < δ``, else ``δ(|d| - ½δ)``, with d = x - y: quadratic near
     zero, linear (robust to outliers) far away. The gradient is d inside, ±δ outside, also
@@ -117,6 +121,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     return _reduce(_huber(x - _same_shape_target("huber_loss", x, target), delta), reduction)
 
 
+@composite
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Smooth L1 loss (PyTorch): ½d²/β where ``|d| < β``, else ``|d| - ½β``, with d = x - y;
     that is the Huber loss with δ = β divided by β. β = 0 gives the L1 loss.
@@ -172,6 +177,7 @@ def _pick(x: Tensor, safe: np.ndarray) -> Tensor:
     return x[index[0] if x.ndim == 1 else index]
 
 
+@composite
 def nll_loss(input: Tensor, target, weight=None, *, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log likelihood: -w[y]·x[y] for log-probabilities x (N, C, d1, ...) or (C,)
@@ -227,6 +233,7 @@ def _check_int_target(op: str, target, x: Tensor) -> None:
                         f"{t.dtype} (target shape {t.shape}, input shape {x.shape})")
 
 
+@composite
 def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits and targets, as PyTorch computes it.
@@ -376,6 +383,7 @@ def _cross_entropy_probs(x: Tensor, q: Tensor, w, class_axis: int, reduction: st
     return _reduce(loss, reduction)
 
 
+@composite
 def binary_cross_entropy(input: Tensor, target, weight=None, *,
                          reduction: str = "mean") -> Tensor:
     """-w·[y log x + (1 - y) log(1 - x)] for probabilities x in [0, 1]; each log is
@@ -457,6 +465,7 @@ def _softplus(x: Tensor) -> Tensor:
     return ops.where(pos, x, 0.0) + (neg_abs.exp() + 1).log()
 
 
+@composite
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """Binary cross-entropy on logits x (sigmoid folded in), stable for any x:
@@ -492,6 +501,7 @@ def _weighted(c: Tensor, s: Tensor) -> Tensor:
     return c * s
 
 
+@composite
 def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, *,
                          reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1 (x is usually a distance).
@@ -513,6 +523,7 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, *,
     return _reduce(margin_part + self_part, reduction)
 
 
+@composite
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0, weight=None, *,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss for scores x (N, C) or (C,) and class indices y (N,) or ():
