@@ -155,3 +155,11 @@ def test_autoencoder(tmp_path):
     r = demo.main(["--epochs", "1", "--bottleneck", "2", "--noise", "0.3", "--show", "1",
                    "--out", str(tmp_path)])
     assert r["mse_noisy_input"] > 0.05 and r["mse_after"] < r["mse_before"]
+
+
+def test_attention(tmp_path):
+    r = load("attention").main(["--length", "6", "--vocab", "6", "--steps", "120", "--test",
+                                "200", "--out", str(tmp_path)])
+    assert r["token_accuracy"] > 0.95
+    assert r["antidiagonal_weight"] > 0.6          # it routes by position, as a reversal must
+    assert (tmp_path / "attention.png").stat().st_size > 1000
