@@ -203,3 +203,35 @@ def test_digits_watch(tmp_path):
     data = watched(page, 37)                     # one epoch: 38 batches of 32 of 1213 images
     assert data["meta"]["filters"]["shape"] == [8, 8]
     assert data["meta"]["output"]["kind"] == "classes"
+
+
+def test_attention(tmp_path):
+    r = load("attention").main(["--length", "6", "--vocab", "6", "--steps", "120", "--test",
+                                "200", "--out", str(tmp_path)])
+    assert r["token_accuracy"] > 0.95
+    assert r["antidiagonal_weight"] > 0.6          # it routes by position, as a reversal must
+    assert (tmp_path / "attention.png").stat().st_size > 1000
+
+
+@needs_sklearn
+def test_xor_lbfgs(tmp_path):
+    r = load("xor_lbfgs").main(["--seeds", "3", "--adam-epochs", "10", "--tanh-epochs", "40",
+                                "--no-sklearn", "--out", str(tmp_path)])
+    assert r["lbfgs_score"] == 1.0 and r["seed_scores"] == [1.0, 1.0, 1.0]
+    assert r["lbfgs_evaluations"] < 200 and r["gd_score"] == 1.0
+    assert r["adam_accuracy"] > 0.8 and r["tanh_test_loss"] < 0.6
+    for path in r["files"]:
+        assert path.suffix == ".png" and path.stat().st_size > 1000
+
+
+def test_xor_lbfgs_mnist_files(tmp_path):
+    """--mnist reads MNIST's .npy layout (here tiny random files: only the plumbing)."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, n in (("train", 60), ("test", 20)):
+        np.save(data / f"x{split}.npy", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        np.save(data / f"y{split}.npy", rng.integers(0, 10, n))
+    r = load("xor_lbfgs").main(["--seeds", "1", "--mnist", str(data), "--adam-epochs", "2",
+                                "--tanh-epochs", "2", "--no-sklearn", "--out", str(tmp_path)])
+    assert 0 <= r["adam_accuracy"] <= 1 and 0 <= r["tanh_test_loss"] <= 1

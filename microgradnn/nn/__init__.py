@@ -11,5 +11,6 @@ from .conv import *  # noqa: F401,F403  Conv1d, Conv2d
 from .pooling import *  # noqa: F401,F403  MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool2d
 from .residual import *  # noqa: F401,F403  ResidualBlock, Residual
 from .rnn import *  # noqa: F401,F403  RNNCell, LSTMCell, GRUCell, RNN, LSTM
+from .attention import *  # noqa: F401,F403  MultiheadAttention
 from .summary import Summary, summary
 from . import functional, init, utils
