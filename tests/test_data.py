@@ -428,7 +428,7 @@ def test_load_digits():
 def test_load_digits_without_sklearn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(ImportError, match=r"microgradnn\[demos\]"):
+    with pytest.raises(ImportError, match=r"pip install scikit-learn"):
         load_digits()
 
 
