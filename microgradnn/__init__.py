@@ -17,7 +17,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import autograd
 from .serialization import CheckpointError, load, save
 from .dlpack import from_dlpack
-from . import data, nn, optim, testing, utils, viz
+from . import data, func, nn, optim, testing, utils, viz
 from .ops import *  # noqa: F401,F403  (the operations as functions: mg.exp, mg.matmul, ...)
 from .ops import __all__ as _ops_all
 
@@ -28,5 +28,5 @@ __all__ = [
     "int64", "uint8", "get_default_dtype", "set_default_dtype", "arange", "eye", "full",
     "linspace", "manual_seed", "ones", "ones_like", "rand", "randn", "zeros", "zeros_like",
     "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "autograd",
-    "save", "load", "CheckpointError", "from_dlpack", "data", "nn", "optim", "testing", "utils", "viz",
+    "save", "load", "CheckpointError", "from_dlpack", "data", "func", "nn", "optim", "testing", "utils", "viz",
 ] + list(_ops_all)

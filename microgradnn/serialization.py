@@ -88,6 +88,11 @@ class _Encoder:
         # the path in the structure, as PyTorch names state dict entries; a collision
         # ({"a.b": x, "a": {"b": y}}) or the reserved "__metadata__" gets a "#k" suffix
         base = ".".join(parts)
+        try:
+            base.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate in a key: safetensors names are UTF-8
+            raise ValueError(f"save: the path {base!r} of an array cannot be a safetensors "
+                             "tensor name (it is not valid UTF-8)") from None
         name, k = base, 1
         while name in self.arrays or name == "__metadata__":
             k += 1

@@ -315,3 +315,23 @@ SPECS = [
     join_spec("stack"),
     split_spec(),
 ]
+
+
+# ---------------------------------------------------------------------------- interop:
+# softplus family (microgradnn.ops.special; PyTorch's F.softplus, F.logsigmoid, F.silu)
+
+
+def _np_softplus(a, beta=1.0, threshold=20.0):
+    return np.where(beta * a > threshold, a, np.logaddexp(0.0, beta * a) / beta)
+
+
+SPECS += [
+    unary("softplus", mg.nn.functional.softplus, _np_softplus),
+    unary("softplus_beta_threshold", lambda t: mg.nn.functional.softplus(t, beta=2.0, threshold=3.0),
+          lambda a: _np_softplus(a, 2.0, 3.0), avoid=(1.5,)),  # the kink where βx = threshold
+    unary("softplus_wide", mg.nn.functional.softplus, _np_softplus, low=-40.0, high=40.0),
+    unary("logsigmoid", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a)),
+    unary("logsigmoid_wide", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a),
+          low=-40.0, high=40.0),
+    unary("silu", mg.nn.functional.silu, lambda a: a * _sigmoid(a)),
+]

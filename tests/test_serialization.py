@@ -297,6 +297,13 @@ def test_unsupported_values_raise_type_error_with_key_path(value, where, what, c
     assert not ckpt.exists() and os.listdir(ckpt.parent) == []
 
 
+def test_key_that_is_not_utf8_is_a_clear_error(ckpt):
+    with pytest.raises(ValueError, match="save: the path .* not valid UTF-8"):
+        save({"bad\ud800": np.ones(1)}, ckpt)
+    assert os.listdir(ckpt.parent) == []
+    assert roundtrip({"fine\ud800": 1}, ckpt) == {"fine\ud800": 1}  # no array: no name
+
+
 def test_reference_cycle_is_a_clear_error(ckpt):
     loop: list = []
     loop.append(loop)

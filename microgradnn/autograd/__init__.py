@@ -87,6 +87,7 @@ def _seed(op: str, out, gradient, create_graph: bool):
 
 
 from ..tensor import Tensor, _make  # noqa: E402
+from . import functional  # noqa: E402  (torch.autograd.functional's jacobian, hessian, ...)
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled"]
+           "is_grad_enabled", "functional"]

@@ -165,3 +165,59 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Softplus(Module):
+    """log(1 + e^(βx))/β, linear where βx > ``threshold`` (PyTorch's defaults β=1, 20);
+    stable for every finite input.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Softplus()(mg.tensor([0.0, 100.0]))
+    tensor([  0.6931, 100.    ])
+    """
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        F._softplus_args("Softplus", beta, threshold)
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class LogSigmoid(Module):
+    """log σ(x), stable for every finite input.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.LogSigmoid()(mg.tensor([0.0]))
+    tensor([-0.6931])
+    """
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class SiLU(Module):
+    """x·σ(x). ``inplace`` is accepted for PyTorch code and ignored.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.SiLU()(mg.tensor([1.0]))
+    tensor([0.7311])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.silu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+__all__ += ["Softplus", "LogSigmoid", "SiLU"]

@@ -180,3 +180,92 @@ class Embedding(Module):
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
+
+
+class Dropout2d(Module):
+    """In training, zero whole channels with probability ``p`` and scale the others by
+    1/(1 - p), as PyTorch's ``Dropout2d``; in evaluation mode pass the input through.
+
+    Input ``(N, C, H, W)``: one draw per (sample, channel). A 3-d input is taken as
+    ``(N, C, L)`` with a warning, as PyTorch does. The masks come from the library's
+    generator (``mg.manual_seed``). ``inplace`` is accepted for PyTorch code and ignored.
+
+    >>> import microgradnn as mg
+    >>> mg.manual_seed(0)
+    >>> y = mg.nn.Dropout2d(0.5)(mg.ones((1, 6, 2, 2)))
+    >>> [sorted(set(c.tolist())) for c in y.data.reshape(6, 4)][:3]
+    [[2.0], [0.0], [0.0]]
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = F._check_p("Dropout2d", p)
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Dropout2d: expected a 4-d input (N, C, H, W) (or 3-d), got "
+                             f"shape {x.shape}")
+        if x.ndim == 3:
+            import warnings
+            warnings.warn("Dropout2d: received a 3-d input; taking it as (N, C, L) and "
+                          "dropping whole channels of length L, as PyTorch does (use "
+                          "Dropout1d for that on purpose)", UserWarning, stacklevel=2)
+        if not self.training or self.p == 0.0:
+            return x
+        from .. import creation
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(dtypes.get_default_dtype())
+        keep = creation.generator().random(x.shape[:2]) >= self.p
+        scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
+        mask = (keep * scale).astype(dtype).reshape(x.shape[:2] + (1,) * (x.ndim - 2))
+        return x * Tensor(mask)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: (N, 60) → (N, 3, 4, 5) with
+    ``Unflatten(1, (3, 4, 5))``; the inverse of :class:`Flatten`. One size may be -1.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Unflatten(1, (3, 4, 5))(mg.zeros((2, 60))).shape
+    (2, 3, 4, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten: dim must be an int, got {type(dim).__name__}")
+        sizes = tuple(unflattened_size) if isinstance(unflattened_size, (tuple, list)) else None
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
+                            or (s < 0 and s != -1) for s in sizes) or sizes.count(-1) > 1:
+            raise TypeError(f"Unflatten: unflattened_size must be a non-empty tuple of "
+                            f"non-negative ints (one may be -1), got {unflattened_size!r}")
+        self.dim = int(dim)
+        self.unflattened_size = tuple(int(s) for s in sizes)
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = input.shape
+        d = self.dim + len(shape) if self.dim < 0 else self.dim
+        if not 0 <= d < len(shape):
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of "
+                             f"shape {shape}")
+        sizes = self.unflattened_size
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0 or shape[d] % known:
+                raise ValueError(f"Unflatten: cannot split dimension {self.dim} of size "
+                                 f"{shape[d]} into {sizes} (input shape {shape})")
+            sizes = tuple(shape[d] // known if s == -1 else s for s in sizes)
+        elif known != shape[d]:
+            raise ValueError(f"Unflatten: sizes {sizes} multiply to {known}, but dimension "
+                             f"{self.dim} of the input {shape} has size {shape[d]}")
+        return input.reshape(shape[:d] + sizes + shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+__all__ += ["Dropout2d", "Unflatten"]

@@ -1,4 +1,5 @@
-"""Special functions: the error function ``erf`` (needed by the exact GELU).
+"""Special functions: the error function ``erf`` (needed by the exact GELU), and
+``softplus`` / ``logsigmoid`` in forms that stay finite and exact for every finite input.
 
 NumPy has no ``erf`` and SciPy is not a dependency, so ``erf`` is evaluated here from three
 polynomial approximations, each accurate to about one unit in the last place of float64:
@@ -131,7 +132,110 @@ def _exp_tensor(x):
 
 _exp = lift(np.exp, _exp_tensor)
 
-__all__ = ["erf", "Erf"]
+
+# softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^-|x|): the exponent is never positive, so
+# nothing overflows, and log1p keeps the small tail exact (the naive log(1 + exp(x))
+# overflows at x = 89 in float32 and rounds to 0 below x = -17).
+
+
+def _softplus_array(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _check_float(name: str, x: np.ndarray) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+
+
+class Softplus(Function):
+    """y = log(1 + e^(βx))/β, and y = x where βx > threshold (PyTorch's linear tail);
+    dy/dx = σ(βx), and 1 in the tail."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        _check_float("softplus", x)
+        bx = x * x.dtype.type(beta)
+        tail = bx > threshold
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.tail = beta, tail
+        y = _softplus_array(bx)
+        if beta != 1.0:
+            y /= x.dtype.type(beta)
+        return np.where(tail, x, y).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        slope = _sigmoid(x * ctx.beta)
+        if ctx.tail.any():
+            slope = _where(ctx.tail, 1.0, slope)
+        return grad * slope, None, None  # beta and threshold are constants
+
+
+class LogSigmoid(Function):
+    """y = log σ(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|);  dy/dx = σ(-x) = 1 - σ(x)."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        _check_float("logsigmoid", x)
+        ctx.save_for_backward(x)
+        return (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _sigmoid(-x)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + e^(βx))/β elementwise, linear where βx > ``threshold``, as ``torch.nn.functional.softplus``;
+    finite for every finite input in float32 and float64.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.ops.special import softplus
+    >>> softplus(mg.tensor([-100.0, 0.0, 100.0]))
+    tensor([3.7835e-44, 6.9315e-01, 1.0000e+02])
+    """
+    return Softplus.apply(x if isinstance(x, Tensor) else tensor(x), beta, threshold)
+
+
+def logsigmoid(x):
+    """log σ(x) elementwise, as ``torch.nn.functional.logsigmoid``; finite for every finite x.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.ops.special import logsigmoid
+    >>> logsigmoid(mg.tensor([-100.0, 0.0, 100.0]))
+    tensor([-1.0000e+02, -6.9315e-01, -3.7835e-44])
+    """
+    return LogSigmoid.apply(x if isinstance(x, Tensor) else tensor(x))
+
+
+def _sigmoid_array(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # as Sigmoid.forward: never overflows
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _sigmoid_tensor(x):
+    return Sigmoid.apply(x)
+
+
+# backward gets arrays when the backward pass is not recorded, Tensors when it is
+_sigmoid = lift(_sigmoid_array, _sigmoid_tensor)
+
+
+def _where(mask: np.ndarray, value: float, t):
+    # the constant where mask holds, t elsewhere, written in differentiable Tensor ops
+    m = mask.astype(t.dtype)
+    return t * (1 - m) + m * value
+
+
+__all__ = ["erf", "Erf", "softplus", "Softplus", "logsigmoid", "LogSigmoid"]
 
 from ..tensor import Tensor, tensor  # noqa: E402
-from .elementwise import Exp  # noqa: E402
+from .elementwise import Exp, Sigmoid  # noqa: E402

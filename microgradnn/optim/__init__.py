@@ -18,6 +18,9 @@ from .adam import Adam, AdamW
 from .rmsprop import RMSprop
 from .adagrad import Adagrad
 from .lbfgs import LBFGS
+from .adadelta import Adadelta
+from .nadam import NAdam
 from . import lr_scheduler
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS", "Adadelta", "NAdam",
+           "lr_scheduler"]

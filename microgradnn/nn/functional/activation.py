@@ -143,3 +143,57 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     tensor([[-0.6931, -0.6931]])
     """
     return ops.log_softmax(_t(input), _dim(dim))
+
+
+# ---------------------------------------------------------------------------- softplus family
+# (PyTorch names; the stable primitives live in microgradnn.ops.special)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + e^(βx))/β, and x itself where βx > ``threshold``, as PyTorch; finite and
+    accurate for every finite input in float32 and float64 (no overflow at large x, no
+    rounding to 0 at very negative x).
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.softplus(mg.tensor([-50.0, 0.0, 50.0]), beta=0.5)
+    tensor([2.7776e-11, 1.3863e+00, 5.0000e+01])
+    """
+    beta, threshold = _softplus_args("softplus", beta, threshold)
+    return special.softplus(_t(input), beta, threshold)
+
+
+def _softplus_args(op: str, beta, threshold) -> tuple[float, float]:
+    for name, value in (("beta", beta), ("threshold", threshold)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__}")
+    if beta == 0 or not math.isfinite(beta):
+        raise ValueError(f"{op}: beta must be finite and nonzero (log(1 + e^(βx))/β "
+                         f"divides by it), got {beta}")
+    return float(beta), float(threshold)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = -softplus(-x), finite for every finite input.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.logsigmoid(mg.tensor([-200.0, 0.0]))
+    tensor([-200.    ,   -0.6931])
+    """
+    return special.logsigmoid(_t(input))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x) (also called swish). ``inplace`` is accepted for PyTorch code and ignored.
+
+    >>> import microgradnn as mg
+    >>> from microgradnn.nn import functional as F
+    >>> F.silu(mg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.7311])
+    """
+    x = _t(input)
+    return x * ops.sigmoid(x)
+
+
+__all__ += ["softplus", "logsigmoid", "silu"]
