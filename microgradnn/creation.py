@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from ._validate import check_int, check_real, check_tensor, is_real, shape_args
 from .tensor import Tensor, _make
 
 _rng = np.random.default_rng()
@@ -20,7 +21,9 @@ def manual_seed(seed: int) -> None:
     True
     """
     global _rng
-    _rng = np.random.default_rng(seed)
+    # PyTorch's range; a negative seed stands for seed + 2⁶⁴, as in PyTorch.
+    seed = check_int("manual_seed", "seed", seed, min=-(2 ** 63), max=2 ** 64 - 1)
+    _rng = np.random.default_rng(seed % 2 ** 64)
 
 
 def generator() -> np.random.Generator:
@@ -28,15 +31,6 @@ def generator() -> np.random.Generator:
     return _rng
 
 
-def _shape(shape: tuple) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
-        raise TypeError(f"shape must be ints or one tuple of ints, got {shape!r}")
-    out = tuple(int(s) for s in shape)
-    if any(s < 0 for s in out):
-        raise ValueError(f"negative dimension in shape {out}")
-    return out
 
 
 def _float(dtype) -> np.dtype:
@@ -57,7 +51,7 @@ def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> mg.zeros(2, 3).shape
     (2, 3)
     """
-    return _out(np.zeros(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _out(np.zeros(shape_args("zeros", shape), dtype=_float(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -67,7 +61,7 @@ def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> mg.ones(3)
     tensor([1., 1., 1.])
     """
-    return _out(np.ones(_shape(shape), dtype=_float(dtype)), requires_grad)
+    return _out(np.ones(shape_args("ones", shape), dtype=_float(dtype)), requires_grad)
 
 
 def full(shape, fill_value: Any, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -77,21 +71,26 @@ def full(shape, fill_value: Any, dtype=None, requires_grad: bool = False) -> Ten
     >>> mg.full((2,), 7.0)
     tensor([7., 7.])
     """
+    shape = shape_args("full", (shape,))
+    if isinstance(fill_value, Tensor) and fill_value.size == 1:
+        fill_value = fill_value.item()
+    if not (is_real(fill_value) or isinstance(fill_value, (bool, np.bool_))):
+        raise TypeError(f"full: fill_value must be a real number or a bool, got "
+                        f"{fill_value!r} ({type(fill_value).__name__})")
     if dtype is None and not isinstance(fill_value, (bool, int, np.integer, np.bool_)):
         dtype = dtypes.get_default_dtype()
-    return _out(np.full(_shape((shape,) if isinstance(shape, int) else (shape,)), fill_value,
-                        dtype=dtype), requires_grad)
+    return _out(np.full(shape, fill_value, dtype=dtype), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and dtype, unless given) of ``t``."""
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = check_tensor("zeros_like", "input", t).data
     return _out(np.zeros(a.shape, dtype=a.dtype if dtype is None else dtype), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and dtype, unless given) of ``t``."""
-    a = t.data if isinstance(t, Tensor) else np.asarray(t)
+    a = check_tensor("ones_like", "input", t).data
     return _out(np.ones(a.shape, dtype=a.dtype if dtype is None else dtype), requires_grad)
 
 
@@ -104,6 +103,8 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     """
     if stop is None:
         start, stop = 0, start
+    for name, v in (("start", start), ("end", stop), ("step", step)):
+        check_real("arange", name, v, allow_nan=False)
     if step == 0:
         raise ValueError("arange: step must not be zero")
     if dtype is None:
@@ -122,8 +123,9 @@ def linspace(start, stop, num: int = 50, dtype=None, requires_grad: bool = False
     """
     if steps is not None:
         num = steps
-    if num < 0:
-        raise ValueError(f"linspace: number of samples must be non-negative, got {num}")
+    check_real("linspace", "start", start)
+    check_real("linspace", "end", stop)
+    num = check_int("linspace", "steps", num, min=0)
     return _out(np.linspace(start, stop, num, dtype=_float(dtype)), requires_grad)
 
 
@@ -135,17 +137,20 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
     tensor([[1., 0.],
             [0., 1.]])
     """
+    n = check_int("eye", "n", n, min=0)
+    m = None if m is None else check_int("eye", "m", m, min=0)
     return _out(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the generator seeded by ``manual_seed``."""
-    return _out(_sample(_rng.random, _shape(shape), _float(dtype)), requires_grad)
+    return _out(_sample(_rng.random, shape_args("rand", shape), _float(dtype)), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the generator seeded by ``manual_seed``."""
-    return _out(_sample(_rng.standard_normal, _shape(shape), _float(dtype)), requires_grad)
+    return _out(_sample(_rng.standard_normal, shape_args("randn", shape), _float(dtype)),
+                requires_grad)
 
 
 def _sample(draw, shape, dtype: np.dtype) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import dtypes
+from . import _validate, dtypes
 
 Shape = tuple[int, ...]
 
@@ -404,18 +404,20 @@ class Tensor:
 
     def argmax(self, axis=None, keepdims=False, *, dim=None):
         """Index of the largest element (an int64 tensor; no gradient)."""
-        axis = dim if dim is not None else axis
+        axis = _axis("argmax", dim if dim is not None else axis, self.ndim)
         return _make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def argmin(self, axis=None, keepdims=False, *, dim=None):
         """Index of the smallest element (an int64 tensor; no gradient)."""
-        axis = dim if dim is not None else axis
+        axis = _axis("argmin", dim if dim is not None else axis, self.ndim)
         return _make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def any(self, axis=None, keepdims=False):
+        axis = _validate.check_axes("any", axis, self.ndim)
         return _make(np.asarray(np.any(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     def all(self, axis=None, keepdims=False):
+        axis = _validate.check_axes("all", axis, self.ndim)
         return _make(np.asarray(np.all(self.data, axis=axis, keepdims=keepdims)), False, None)
 
     # ------------------------------------------------------------------ shape
@@ -431,7 +433,7 @@ class Tensor:
         return _shape.permute(self, *dims)
 
     def swapaxes(self, axis1: int, axis2: int):
-        return _shape.transpose(self, axis1, axis2)
+        return _shape.swapaxes(self, axis1, axis2)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         return _shape.flatten(self, start_dim, end_dim)
@@ -469,8 +471,22 @@ class Tensor:
             raise RuntimeError("setitem: the value requires grad, and in-place assignment is "
                                "not recorded; build the tensor with mg.cat / mg.stack / "
                                "mg.where instead, or assign value.detach()")
-        self.data[_shape._normalize_index(self, index)] = (
-            value.data if isinstance(value, Tensor) else value)
+        index = _shape._normalize_index(self, index, "setitem")
+        value = value.data if isinstance(value, Tensor) else value
+        if not (_validate.is_real(value) or isinstance(value, (bool, np.bool_))):
+            value = _validate.check_tensor("setitem", "value", value).data
+        try:
+            self.data[index] = value
+        except (IndexError, ValueError, TypeError) as e:
+            raise type(e)(f"setitem: {e} (tensor of shape {self.shape})") from None
+
+
+def _axis(op: str, axis, ndim: int):
+    """None, or one axis as a non-negative int (argmax and argmin take one axis)."""
+    if axis is None:
+        return None
+    axis = _validate.check_axis(op, axis, ndim)
+    return axis if ndim else None
 
 
 class RemovableHandle:

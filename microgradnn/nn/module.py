@@ -7,6 +7,7 @@ tree. Names and ``state_dict`` keys follow PyTorch (``"0.weight"``, ``"fc1.bias"
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
@@ -276,6 +277,9 @@ class Module:
         half-loaded. With ``strict=True`` missing or unexpected keys are errors; otherwise
         they are returned as ``(missing_keys, unexpected_keys)``.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: state_dict must be a dict "
+                            f"of names to tensors, got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, _make
+from .._validate import check_tensor
 from .functional import layers as F
 from .module import Module, Parameter
 
@@ -77,6 +78,7 @@ class _BatchNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         name = type(self).__name__
+        input = check_tensor(name, "input", input)
         if input.ndim not in self._ranks:
             raise ValueError(f"{name}: expected input of shape {self._layout}, got shape "
                              f"{input.shape}")

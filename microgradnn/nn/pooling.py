@@ -3,6 +3,7 @@ arguments and defaults; no parameters). The functions live in ``nn.functional``.
 """
 from __future__ import annotations
 
+from .._validate import check_shape
 from ..tensor import Tensor
 from .functional import conv as F
 from .module import Module
@@ -15,6 +16,13 @@ class _MaxPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
+        name = type(self).__name__
+        for arg, value in (("kernel_size", kernel_size), ("stride", stride),
+                           ("padding", padding), ("dilation", dilation)):
+            if value is not None:       # checked now, not at the first forward call
+                check_shape(name, arg, value)
+        if 0 in check_shape(name, "kernel_size", kernel_size):
+            raise ValueError(f"{name}: kernel_size must be positive, got {kernel_size!r}")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation

@@ -10,6 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .._validate import check_real
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -117,6 +118,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> w.grad
     tensor([0.6, 0.8])
     """
+    check_real("clip_grad_norm_", "max_norm", max_norm, min=0.0, allow_nan=False)
+    check_real("clip_grad_norm_", "norm_type", norm_type, allow_nan=False)
     grads = _grads("clip_grad_norm_", parameters)
     if not grads:
         return Tensor(np.zeros((), dtype=np.float32))

@@ -5,6 +5,8 @@ Each calls the operation's ``apply``; non-tensor arguments become tensors first,
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import elementwise as ew
 
 
@@ -169,11 +171,14 @@ def where(condition, a, b):
     >>> mg.where(x > 0, x, mg.zeros(2))
     tensor([0., 2.])
     """
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = check_tensor("where", "condition", condition).data
+    if cond.dtype != np.bool_:     # as PyTorch: a string or a float mask is a mistake
+        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = tensor(a)
     return ew.Where.apply(cond, a, b)
 
 
+from .._validate import check_tensor  # noqa: E402
 from ..autograd.grad_mode import is_grad_enabled  # noqa: E402
 from ..tensor import Tensor, tensor  # noqa: E402

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import _validate as v
 from ..autograd.function import Function
 from ..autograd.scatter import IndexedGrad
 from ._util import Shape, lift
@@ -236,10 +237,8 @@ def _normalize_pad(pad_width, shape: Shape) -> tuple[tuple[int, int], ...]:
 
 
 # ---------------------------------------------------------------- public functions
-def _shape_arg(shape) -> Shape:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+def _shape_arg(shape, op: str = "reshape") -> Shape:
+    return v.shape_args(op, shape, allow_minus_one=True)
 
 
 def reshape(x, *shape):
@@ -249,7 +248,7 @@ def reshape(x, *shape):
     >>> mg.reshape(mg.arange(6), (2, 3)).shape
     (2, 3)
     """
-    return Reshape.apply(x, shape=_shape_arg(shape))
+    return Reshape.apply(x, shape=_shape_arg(shape, "reshape"))
 
 
 def transpose(x, *axes):
@@ -260,19 +259,32 @@ def transpose(x, *axes):
     >>> mg.transpose(mg.zeros((2, 3, 4)), 0, 2).shape
     (4, 3, 2)
     """
+    return _transpose("transpose", x, axes)
+
+
+def _transpose(op: str, x, axes):
     nd = x.ndim
     if not axes:
         perm = tuple(range(nd))[::-1]
     elif len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        perm = tuple(_dim("transpose", a, nd) for a in axes[0])
+        perm = _permutation(op, axes[0], x)
     elif len(axes) == 2:
-        d0, d1 = _dim("transpose", axes[0], nd), _dim("transpose", axes[1], nd)
+        d0, d1 = _dim(op, axes[0], nd), _dim(op, axes[1], nd)
         perm = list(range(nd))
-        perm[d0], perm[d1] = perm[d1], perm[d0]
+        if nd:                      # a 0-d tensor: transpose(0, 0) is the tensor itself
+            perm[d0], perm[d1] = perm[d1], perm[d0]
         perm = tuple(perm)
     else:
-        perm = tuple(_dim("transpose", a, nd) for a in axes)
+        perm = _permutation(op, axes, x)
     return Transpose.apply(x, axes=perm)
+
+
+def _permutation(op: str, dims, x) -> tuple[int, ...]:
+    perm = tuple(_dim(op, d, x.ndim) for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"{op}: axes {tuple(dims)} are not a permutation of the {x.ndim} "
+                         f"axes of shape {x.shape}")
+    return perm
 
 
 def permute(x, *dims):
@@ -282,20 +294,18 @@ def permute(x, *dims):
     >>> mg.permute(mg.zeros((2, 3, 4)), 2, 0, 1).shape
     (4, 2, 3)
     """
-    dims = _shape_arg(dims)
-    return Transpose.apply(x, axes=tuple(_dim("permute", d, x.ndim) for d in dims))
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    return Transpose.apply(x, axes=_permutation("permute", dims, x))
 
 
 def swapaxes(x, axis1: int, axis2: int):
     """Swap two axes (NumPy's name for PyTorch's ``transpose(dim0, dim1)``)."""
-    return transpose(x, axis1, axis2)
+    return _transpose("swapaxes", x, (axis1, axis2))
 
 
 def _dim(op: str, d: int, nd: int, extra: int = 0) -> int:
-    n = nd + extra
-    if not isinstance(d, (int, np.integer)) or not -builtins.max(n, 1) <= d < builtins.max(n, 1):
-        raise ValueError(f"{op}: dimension {d!r} is out of range for a {nd}-d tensor")
-    return int(d) % builtins.max(n, 1)
+    return v.check_axis(op, d, nd, extra=extra)
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
@@ -327,8 +337,8 @@ def squeeze(x, axis=None, *, dim=None):
     if axis is None:
         drop = {i for i, s in enumerate(x.shape) if s == 1}
     else:
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
-        drop = {_dim("squeeze", a, nd) for a in axes}
+        axes = v.check_axes("squeeze", axis, nd)
+        drop = set(axes)
         drop = {a for a in drop if x.shape[a] == 1} if nd else set()
     return reshape(x, tuple(s for i, s in enumerate(x.shape) if i not in drop))
 
@@ -352,7 +362,7 @@ def broadcast_to(x, shape):
     (2, 3)
     """
     if isinstance(x, Tensor):
-        return BroadcastTo.apply(x, shape=tuple(shape))
+        return BroadcastTo.apply(x, shape=v.check_shape("broadcast_to", "shape", shape))
     return np.broadcast_to(x, shape)
 
 
@@ -363,12 +373,15 @@ def expand(x, *sizes):
     >>> mg.expand(mg.ones((3, 1)), -1, 4).shape
     (3, 4)
     """
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand")
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise ValueError(f"expand: {len(sizes)} sizes given for a {x.ndim}-d tensor of "
                          f"shape {x.shape}")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    if -1 in shape:
+        raise ValueError(f"expand: -1 is not allowed for a new leading axis (sizes {sizes}, "
+                         f"tensor shape {x.shape})")
     return broadcast_to(x, shape)
 
 
@@ -379,7 +392,8 @@ def cat(tensors: Sequence, axis: int = 0, *, dim: int | None = None):
     >>> mg.cat([mg.zeros((2, 3)), mg.ones((1, 3))]).shape
     (3, 3)
     """
-    return Cat.apply(*tensors, axis=dim if dim is not None else axis)
+    return Cat.apply(*_sequence("cat", tensors), axis=v.check_int(
+        "cat", "dim", dim if dim is not None else axis))
 
 
 concatenate = cat
@@ -392,7 +406,15 @@ def stack(tensors: Sequence, axis: int = 0, *, dim: int | None = None):
     >>> mg.stack([mg.zeros(3), mg.ones(3)], axis=1).shape
     (3, 2)
     """
-    return Stack.apply(*tensors, axis=dim if dim is not None else axis)
+    return Stack.apply(*_sequence("stack", tensors), axis=v.check_int(
+        "stack", "dim", dim if dim is not None else axis))
+
+
+def _sequence(op: str, tensors) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got "
+                        f"{type(tensors).__name__}")
+    return [v.check_tensor(op, f"tensors[{i}]", t) for i, t in enumerate(tensors)]
 
 
 def split(x, split_size_or_sections, axis: int = 0, *, dim: int | None = None) -> list:
@@ -405,13 +427,17 @@ def split(x, split_size_or_sections, axis: int = 0, *, dim: int | None = None) -
     """
     axis = _dim("split", dim if dim is not None else axis, x.ndim)
     n = x.shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
+    if v.is_int(split_size_or_sections):
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: split size must be positive, got {size}")
         sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        if not isinstance(split_size_or_sections, (list, tuple)):
+            raise TypeError(f"split: split_size_or_sections must be an int or a list of "
+                            f"ints, got {split_size_or_sections!r}")
+        sizes = list(v.check_shape("split", "split_size_or_sections",
+                                   split_size_or_sections))
         if builtins.sum(sizes) != n or builtins.any(s < 0 for s in sizes):
             raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of "
                              f"axis {axis} of shape {x.shape}")
@@ -431,8 +457,7 @@ def chunk(x, chunks: int, axis: int = 0, *, dim: int | None = None) -> list:
     [(2, 2), (2, 2), (2, 2), (2, 2)]
     """
     axis = _dim("chunk", dim if dim is not None else axis, x.ndim)
-    if chunks <= 0:
-        raise ValueError(f"chunk: number of chunks must be positive, got {chunks}")
+    chunks = v.check_int("chunk", "chunks", chunks, min=1)
     return split(x, builtins.max(1, -(-x.shape[axis] // chunks)), axis)
 
 
@@ -444,6 +469,7 @@ def pad(x, pad_width, constant_values=0.0):
     >>> mg.pad(mg.ones((2, 2)), 1).shape
     (4, 4)
     """
+    v.check_real("pad", "constant_values", constant_values)
     return Pad.apply(x, pad_width=_normalize_pad(pad_width, x.shape), value=constant_values)
 
 
@@ -452,7 +478,7 @@ def getitem(x, index):
     return GetItem.apply(x, index=_normalize_index(x, index))
 
 
-def _normalize_index(x, index):
+def _normalize_index(x, index, op: str = "getitem"):
     """Tensors and lists in an index become arrays; check masks and bounds up front."""
     items = index if isinstance(index, tuple) else (index,)
     out = []
@@ -466,7 +492,7 @@ def _normalize_index(x, index):
             if it.size == 0 and it.dtype.kind == "f":
                 it = it.astype(np.intp)
         if isinstance(it, np.ndarray) and it.dtype.kind not in "biu":
-            raise IndexError(f"getitem: index arrays must be integers or booleans, got dtype "
+            raise IndexError(f"{op}: index arrays must be integers or booleans, got dtype "
                              f"{it.dtype} (tensor of shape {x.shape})")
         out.append(it)
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]

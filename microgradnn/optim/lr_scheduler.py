@@ -129,7 +129,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        if not (isinstance(step_size, int) and step_size >= 1):
+        if not (isinstance(step_size, int) and not isinstance(step_size, bool)
+                and step_size >= 1):
             raise ValueError(f"StepLR: invalid step_size {step_size!r} (expected an "
                              "integer >= 1)")
         self.step_size = step_size

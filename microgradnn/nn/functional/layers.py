@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ... import creation
+from ... import _validate as v, creation
 from ...autograd import no_grad
 from ...autograd.function import Function
 from ...ops.elementwise import Where
@@ -76,7 +76,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     tensor([[3., 3., 3., 3.],
             [3., 3., 3., 3.]])
     """
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = v.check_tensor("linear", "input", input)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if not (isinstance(t, Tensor) or (t is None and name == "bias")):
+            raise TypeError(f"linear: {name} must be a Tensor, got {type(t).__name__}")
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
                          f"shape {weight.shape}")
@@ -112,7 +115,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     p = _check_p("dropout", p)
     if not training or p == 0.0:
         return input
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = v.check_tensor("dropout", "input", input)
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     if p == 1.0:
         mask = np.zeros(x.shape, dtype=dtype)
@@ -187,12 +190,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     tensor([[-1.],
             [ 1.]])
     """
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = v.check_tensor("batch_norm", "input", input)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must have shape (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
+    v.check_real("batch_norm", "momentum", momentum)
+    v.check_real("batch_norm", "eps", eps, min=0.0)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"batch_norm: {name} must be a Tensor or None, got "
+                            f"{type(t).__name__}")
         if t is not None and t.shape != (c,):
             raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({c},) for "
                              f"an input with {c} channels (input shape {x.shape})")
@@ -241,13 +249,17 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int],
     >>> F.layer_norm(mg.tensor([[1.0, 3.0]]), (2,), eps=0.0)
     tensor([[-1.,  1.]])
     """
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = v.check_tensor("layer_norm", "input", input)
     shape = _normalized_shape("layer_norm", normalized_shape)
+    v.check_real("layer_norm", "eps", eps, min=0.0)
     k = len(shape)
     if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end with "
                          f"normalized_shape {shape}")
     for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"layer_norm: {name} must be a Tensor or None, got "
+                            f"{type(t).__name__}")
         if t is not None and t.shape != shape:
             raise ValueError(f"layer_norm: {name} has shape {t.shape}, expected "
                              f"normalized_shape {shape}")
@@ -285,17 +297,7 @@ def _standardize(x: Tensor, axes: tuple, eps: float):
 
 
 def _normalized_shape(op: str, normalized_shape) -> Shape:
-    if isinstance(normalized_shape, (int, np.integer)):
-        shape = (int(normalized_shape),)
-    else:
-        try:
-            shape = tuple(int(s) for s in normalized_shape)
-        except (TypeError, ValueError):
-            raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got "
-                            f"{normalized_shape!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"{op}: normalized_shape {shape} has a negative size")
-    return shape
+    return v.check_shape(op, "normalized_shape", normalized_shape)
 
 
 def _where(cond: np.ndarray, a: Tensor, b: Tensor) -> Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import ops
+from ... import _validate as v, ops
 from ...autograd.function import Function
 from ...tensor import Tensor, _make, tensor
 from ...autograd.scope import composite
@@ -31,7 +31,7 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 
 def _input(op: str, input) -> Tensor:
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = v.check_tensor(op, "input", input)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype} "
                         f"(input shape {x.shape})")
@@ -40,11 +40,9 @@ def _input(op: str, input) -> Tensor:
 
 def _same_shape_target(op: str, x: Tensor, target) -> Tensor:
     """The target as a Tensor of x's shape; ints, bools and Python floats become x's dtype."""
-    if not isinstance(target, Tensor):
-        target = np.asarray(target)
-        t = tensor(target, dtype=x.dtype if target.dtype.kind in "biuf" else None)
-    else:
-        t = target
+    t = v.check_tensor(op, "target", target)
+    if not isinstance(target, Tensor) and t.dtype.kind == "f":
+        t = _make(np.asarray(target, dtype=x.dtype), False, None)   # Python floats: x's dtype
     if t.shape != x.shape:
         raise ValueError(f"{op}: target shape {t.shape} != input shape {x.shape} (no "
                          "broadcasting: reshape one of them)")
@@ -67,7 +65,7 @@ def _const(op: str, name: str, value, shape: tuple, dtype) -> np.ndarray | None:
     """A weight argument as a constant array of ``shape`` (None stays None)."""
     if value is None:
         return None
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+    arr = v.check_tensor(op, name, value).data
     if arr.shape != shape:
         raise ValueError(f"{op}: {name} has shape {arr.shape}, expected {shape}")
     return arr.astype(dtype, copy=False)
@@ -115,7 +113,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     tensor([0.125, 2.5  ])
     """
     _check_reduction("huber_loss", reduction)
-    if not delta > 0:
+    if not v.check_real("huber_loss", "delta", delta) > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta!r}")
     x = _input("huber_loss", input)
     return _reduce(_huber(x - _same_shape_target("huber_loss", x, target), delta), reduction)
@@ -132,7 +130,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     tensor([0.125, 2.5  ])
     """
     _check_reduction("smooth_l1_loss", reduction)
-    if not beta >= 0:
+    if not v.check_real("smooth_l1_loss", "beta", beta) >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta!r}")
     x = _input("smooth_l1_loss", input)
     d = x - _same_shape_target("smooth_l1_loss", x, target)
@@ -155,7 +153,7 @@ def _class_targets(op: str, x: Tensor, target, ignore_index: int):
 
     Returns (target array, mask of targets that count, target with ignored ones set to 0).
     """
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = v.check_tensor(op, "target", target).data
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     want = (x.shape[:1] + x.shape[2:]) if x.ndim >= 2 else ()
     if t.shape != want:
@@ -227,7 +225,7 @@ def _divide(total: Tensor, denom: float) -> Tensor:
 
 
 def _check_int_target(op: str, target, x: Tensor) -> None:
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = v.check_tensor(op, "target", target).data
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor), got dtype "
                         f"{t.dtype} (target shape {t.shape}, input shape {x.shape})")
@@ -254,14 +252,14 @@ def cross_entropy(input: Tensor, target, weight=None, *, ignore_index: int = -10
     """
     op = "cross_entropy"
     _check_reduction(op, reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
+    if not 0.0 <= v.check_real(op, "label_smoothing", label_smoothing) <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0 and 1, got {label_smoothing!r}")
     x = _input(op, input)
     if x.ndim == 0:
         raise ValueError(f"{op}: input must have shape (N, C, ...) or (C,), got shape ()")
     class_axis = 1 if x.ndim >= 2 else 0
     c = x.shape[class_axis]
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = v.check_tensor(op, "target", target).data
     w = _const(op, "weight", weight, (c,), x.dtype)
     if t.dtype.kind == "f":
         if t.shape != x.shape:
@@ -448,7 +446,7 @@ _BCE_EPS = float(np.float32(1e-12))   # PyTorch's constant is a float32 1e-12
 def _broadcast_weight(op: str, weight, x: Tensor):
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = v.check_tensor(op, "weight", weight).data
     try:
         np.broadcast_shapes(w.shape, x.shape)
     except ValueError:
