@@ -155,7 +155,8 @@ def module_inputs(module, max_batch: int = 3, max_side: int = 5, low: float = -2
         return floats_of(batch, fixed(module.in_features))
     if isinstance(module, nn.ResidualBlock):
         side = hst.integers(1, max_side)
-        return floats_of(batch, fixed(module.in_channels), side, side)
+        # batch norm in training needs more than one value per channel, even at 1×1
+        return floats_of(hst.integers(2, max_batch + 1), fixed(module.in_channels), side, side)
     if isinstance(module, (nn.Conv1d, nn.Conv2d)):
         if isinstance(module.padding, str):
             pads = (0,) * len(module.kernel_size)
