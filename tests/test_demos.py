@@ -155,3 +155,14 @@ def test_autoencoder(tmp_path):
     r = demo.main(["--epochs", "1", "--bottleneck", "2", "--noise", "0.3", "--show", "1",
                    "--out", str(tmp_path)])
     assert r["mse_noisy_input"] > 0.05 and r["mse_after"] < r["mse_before"]
+
+
+def test_locate_fault(tmp_path):
+    r = load("locate_fault").main(["--out", str(tmp_path)])
+    assert r["gradcheck"] == "failed"
+    assert r["node"] == "Swish" and r["op"] == "swish"
+    assert r["fixed_ok"] is True
+    (path,) = r["files"]
+    assert path.exists() and path.suffix in (".svg", ".dot")
+    if path.suffix == ".svg":
+        svg_ok(path)

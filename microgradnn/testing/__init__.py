@@ -5,9 +5,11 @@ Hypothesis strategies.
 The project's own tests use them; use them for your own operations and models.
 """
 from .gradcheck import GradcheckError, analytic_jacobian, gradcheck, gradgradcheck, numerical_jacobian
+from .locate import NodeFailure, locate
 from .module_check import gradcheck_module
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "gradcheck_module",
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "gradcheck_module", "locate",
+           "NodeFailure",
            "analytic_jacobian", "numerical_jacobian", "strategies"]
 
 
