@@ -5,6 +5,7 @@ equal to the recorded one, inputs left alone and gradients that alias nothing; a
 test that every Function subclass shipped in microgradnn has a row."""
 import importlib
 import inspect
+import os
 import pkgutil
 
 import numpy as np
@@ -29,10 +30,12 @@ def upstream(out, seed=0):
 
 def for_each_example(spec, check):
     """Run ``check(case)`` on examples drawn from ``spec`` (at most ``spec.max_examples``
-    of them, for slow rows)."""
+    of them, for slow rows; at most $MICROGRADNN_SPEC_EXAMPLES, for mutation runs that
+    start the suite hundreds of times)."""
     limit = settings.default.max_examples
     if spec.max_examples is not None:
         limit = min(limit, spec.max_examples)
+    limit = min(limit, int(os.environ.get("MICROGRADNN_SPEC_EXAMPLES", limit)))
 
     @settings(max_examples=limit)
     @given(data=hst.data())
