@@ -1,4 +1,5 @@
-"""The table of operation specs that drives the property tests in test_ops.py.
+"""The table of operation specs that drives the property tests in test_ops.py: every
+primitive (every ``Function`` subclass in microgradnn) and the composite operations.
 
 Each spec draws inputs (NumPy arrays) and returns a ``Case``: the inputs, the operation
 written with microgradnn (taking tensors), and a NumPy reference (taking arrays).
@@ -7,38 +8,14 @@ differences are meaningful.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 from hypothesis import assume, strategies as hst
 
 import microgradnn as mg
 from microgradnn.testing import strategies as st
 
-SMALL = dict(max_dims=3, max_side=3)
-
-
-@dataclass
-class Case:
-    arrays: list
-    fn: Callable
-    ref: Callable
-
-
-@dataclass
-class OpSpec:
-    name: str
-    draw: Callable  # (hypothesis data) -> Case
-    second_order: bool = True
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-def _arr(data, shape, low=-3.0, high=3.0, avoid=(), distinct=False):
-    return data.draw(st.arrays(shape, low=low, high=high, avoid=avoid, margin=0.05,
-                               distinct=distinct))
+from spec_kit import SMALL, Case, OpSpec, _arr  # noqa: F401  (the row format)
+from op_specs_nn import NN_SPECS
 
 
 def unary(name, fn, ref, low=-3.0, high=3.0, avoid=(), second_order=True, **shape_kw):
@@ -111,16 +88,21 @@ def softmax_like(name, fn, ref):
     return OpSpec(name, draw)
 
 
-def matmul_spec():
+MATMUL_SHAPES = {  # (n, k, m, b) -> operand shapes; one spec per kind, so every branch runs
+    "vv": lambda n, k, m, b: ((k,), (k,)), "vm": lambda n, k, m, b: ((k,), (k, m)),
+    "mv": lambda n, k, m, b: ((n, k), (k,)), "mm": lambda n, k, m, b: ((n, k), (k, m)),
+    "bmm": lambda n, k, m, b: ((b, n, k), (k, m)), "bmv": lambda n, k, m, b: ((b, n, k), (k,)),
+    "bcast": lambda n, k, m, b: ((b, 1, n, k), (2, k, m)), "bv": lambda n, k, m, b: ((k,), (b, k, m)),
+}
+
+
+def matmul_spec(kind):
     def draw(data):
-        n, k, m, b = (data.draw(hst.integers(1, 3)) for _ in range(4))
-        kind = data.draw(hst.sampled_from(["vv", "vm", "mv", "mm", "bmm", "bcast", "bv"]))
-        shapes = {"vv": ((k,), (k,)), "vm": ((k,), (k, m)), "mv": ((n, k), (k,)),
-                  "mm": ((n, k), (k, m)), "bmm": ((b, n, k), (k, m)),
-                  "bcast": ((b, 1, n, k), (2, k, m)), "bv": ((k,), (b, k, m))}[kind]
-        a, c = (_arr(data, s) for s in shapes)
+        # sides from 1 to 4, distinct n, k, m where possible so a transpose cannot pass
+        n, k, m, b = (data.draw(hst.integers(1, 4)) for _ in range(4))
+        a, c = (_arr(data, s) for s in MATMUL_SHAPES[kind](n, k, m, b))
         return Case([a, c], lambda x, y: x @ y, np.matmul)
-    return OpSpec("matmul", draw)
+    return OpSpec(f"matmul_{kind}", draw)
 
 
 def getitem_spec():
@@ -286,7 +268,8 @@ SPECS = [
           avoid=(0,)),
     unary("heaviside", mg.heaviside, lambda a: np.heaviside(a, 0.0), avoid=(0,)),
     unary("clip", lambda t: mg.clip(t, -1, 1.5), lambda a: np.clip(a, -1, 1.5), avoid=(-1, 1.5)),
-    matmul_spec(),
+    *[matmul_spec(kind) for kind in MATMUL_SHAPES],
+    *NN_SPECS,  # layers, losses, fused and internal primitives: tests/op_specs_nn.py
     reduction("sum", lambda t, ax, k: t.sum(ax, k), lambda a, ax, k: np.sum(a, ax, keepdims=k)),
     reduction("mean", lambda t, ax, k: t.mean(ax, k), lambda a, ax, k: np.mean(a, ax, keepdims=k),
               nonempty=True),

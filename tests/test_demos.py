@@ -235,3 +235,14 @@ def test_xor_lbfgs_mnist_files(tmp_path):
     r = load("xor_lbfgs").main(["--seeds", "1", "--mnist", str(data), "--adam-epochs", "2",
                                 "--tanh-epochs", "2", "--no-sklearn", "--out", str(tmp_path)])
     assert 0 <= r["adam_accuracy"] <= 1 and 0 <= r["tanh_test_loss"] <= 1
+
+
+def test_locate_fault(tmp_path):
+    r = load("locate_fault").main(["--out", str(tmp_path)])
+    assert r["gradcheck"] == "failed"
+    assert r["node"] == "Swish" and r["op"] == "swish"
+    assert r["fixed_ok"] is True
+    (path,) = r["files"]
+    assert path.exists() and path.suffix in (".svg", ".dot")
+    if path.suffix == ".svg":
+        svg_ok(path)

@@ -1,11 +1,16 @@
-"""Tools to verify gradients: finite-difference checks and Hypothesis strategies.
+"""Tools to verify gradients: finite-difference checks of functions and whole modules,
+the search for the faulty node of a graph, mutation testing of backward code, and
+Hypothesis strategies.
 
 The project's own tests use them; use them for your own operations and models.
 """
 from .gradcheck import GradcheckError, analytic_jacobian, gradcheck, gradgradcheck, numerical_jacobian
+from .locate import NodeFailure, locate
+from .module_check import gradcheck_module
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "analytic_jacobian",
-           "numerical_jacobian", "strategies"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "gradcheck_module", "locate",
+           "NodeFailure",
+           "analytic_jacobian", "numerical_jacobian", "strategies"]
 
 
 def __getattr__(name):

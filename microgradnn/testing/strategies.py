@@ -15,8 +15,15 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from hypothesis import assume, strategies as hst
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import assume, strategies as hst
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:  # a test dependency, not a dependency of microgradnn itself
+    raise ImportError(
+        "microgradnn.testing.strategies needs Hypothesis, which is not installed; from a "
+        "checkout of microgradnn run: pip install -e '.[testing]' (or pip install hypothesis)"
+    ) from e
 
 from ..tensor import Tensor, _make
 
@@ -72,12 +79,108 @@ def arrays(shape, dtype=np.float64, low: float = -3.0, high: float = 3.0,
 def tensors(shape=shapes(), dtype=np.float64, low: float = -3.0, high: float = 3.0,
             avoid: Sequence[float] = (), margin: float = 1e-2, distinct: bool = False,
             requires_grad: bool = True) -> hst.SearchStrategy[Tensor]:
-    """Tensors (float64 and requiring grad by default) with values from :func:`arrays`."""
-    return arrays(shape, dtype, low, high, avoid, margin, distinct).map(
-        lambda a: _leaf(a, requires_grad))
+    """Tensors (float64 and requiring grad by default) with values from :func:`arrays`,
+    0-d and size-0 ones included. A drawn tensor's repr is the code that rebuilds it, so a
+    falsifying example can be pasted back:
+
+    >>> from hypothesis import find
+    >>> find(tensors(shape=(2,)), lambda t: True)
+    mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
+    """
+    @hst.composite
+    def build(draw):
+        return _leaf(draw(arrays(shape, dtype, low, high, avoid, margin, distinct)), requires_grad)
+
+    return build()
+
+
+class DrawnTensor(Tensor):
+    """A leaf tensor drawn by :func:`tensors`; only its repr differs from a Tensor's: it is
+    Python code that makes an equal tensor."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        dtype = f"mg.{self.dtype.name}"
+        flag = ", requires_grad=True" if self.requires_grad else ""
+        if self.size == 0:
+            return f"mg.zeros({self.shape}, dtype={dtype}{flag})"
+        # tolist() gives Python numbers, whose repr reads back exactly
+        return f"mg.tensor({self.data.tolist()!r}, dtype={dtype}{flag})"
 
 
 def _leaf(a: np.ndarray, requires_grad: bool) -> Tensor:
-    t = _make(np.ascontiguousarray(a), False, None)
+    # np.array, not np.ascontiguousarray: the latter turns a 0-d array into shape (1,)
+    t = _make(np.array(a, order="C", copy=True), False, None)
+    t.__class__ = DrawnTensor
     t.requires_grad = requires_grad
     return t
+
+
+def module_inputs(module, max_batch: int = 3, max_side: int = 5, low: float = -2.0,
+                  high: float = 2.0) -> hst.SearchStrategy[tuple]:
+    """Valid inputs for one of our layers (or a container that starts with one): a tuple
+    of arguments for ``module(*args)``, float64 tensors (integer ids for ``Embedding``).
+
+    Knows Linear, Conv1d/Conv2d, ResidualBlock, BatchNorm1d/2d, LayerNorm, RNN/LSTM/GRU
+    and their cells, Embedding, and Sequential/ModuleList/Residual by their first layer;
+    raises TypeError for a module it cannot read a shape from.
+
+    >>> from microgradnn import nn
+    >>> from hypothesis import find
+    >>> find(module_inputs(nn.Linear(3, 2)), lambda args: True)[0].shape
+    (1, 3)
+    """
+    from .. import nn
+
+    batch = hst.integers(1, max_batch)
+    # the classes are looked up here, not imported at module level: strategies must not
+    # pull the whole nn package into every import of microgradnn.testing
+    if isinstance(module, (nn.Sequential, nn.ModuleList)):
+        for child in module:
+            try:
+                return module_inputs(child, max_batch, max_side, low, high)
+            except TypeError:
+                continue  # an activation or a Flatten: the shape is decided further on
+        raise TypeError(f"module_inputs: no layer of {type(module).__name__} tells the input shape")
+    if isinstance(module, nn.Residual):
+        return module_inputs(module.module, max_batch, max_side, low, high)
+
+    def floats_of(*shape_parts):
+        return hst.tuples(*shape_parts).flatmap(
+            lambda shape: tensors(shape=tuple(shape), low=low, high=high)).map(lambda t: (t,))
+
+    fixed = hst.just
+    if isinstance(module, nn.Linear):
+        return floats_of(batch, fixed(module.in_features))
+    if isinstance(module, nn.ResidualBlock):
+        side = hst.integers(1, max_side)
+        # batch norm in training needs more than one value per channel, even at 1×1
+        return floats_of(hst.integers(2, max_batch + 1), fixed(module.in_channels), side, side)
+    if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+        if isinstance(module.padding, str):
+            pads = (0,) * len(module.kernel_size)
+        else:
+            pads = module.padding
+        sides = [hst.integers(max(1, d * (k - 1) + 1 - 2 * p), max(1, d * (k - 1) + 1 - 2 * p) + 3)
+                 for k, d, p in zip(module.kernel_size, module.dilation, pads)]
+        return floats_of(batch, fixed(module.in_channels), *sides)
+    if isinstance(module, nn.BatchNorm2d):
+        side = hst.integers(1, 3)
+        return floats_of(hst.integers(2, max_batch + 1), fixed(module.num_features), side, side)
+    if isinstance(module, nn.BatchNorm1d):
+        return floats_of(hst.integers(2, max_batch + 1), fixed(module.num_features))
+    if isinstance(module, nn.LayerNorm):
+        return floats_of(batch, *map(fixed, module.normalized_shape))
+    if isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
+        steps = hst.integers(1, 3)
+        first = (batch, steps) if module.batch_first else (steps, batch)
+        return floats_of(*first, fixed(module.input_size))
+    if isinstance(module, (nn.RNNCell, nn.LSTMCell, nn.GRUCell)):
+        return floats_of(batch, fixed(module.input_size))
+    if isinstance(module, nn.Embedding):
+        n = module.num_embeddings
+        return hst.lists(hst.integers(0, n - 1), min_size=1, max_size=6).map(
+            lambda ids: (_make(np.array(ids, dtype=np.int64), False, None),))
+    raise TypeError(f"module_inputs: cannot tell the input shape of a {type(module).__name__}; "
+                    "draw its inputs with tensors(shape=...)")
