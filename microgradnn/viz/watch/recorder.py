@@ -124,6 +124,7 @@ class Watch:
         self.image_shape = self._image_shape(x, image_shape)
 
         self._tensors = self._state_tensors()
+        self._weights = [layer.weights for layer in self.layers]
         # small models: frames keep copies and pictures are made when the page is written,
         # so the training loop pays only for the copies
         self._replay = sum(t.data.size for t in self._tensors) <= replay_limit
@@ -255,22 +256,22 @@ class Watch:
 
     def _grad_norms(self) -> np.ndarray:
         """‖∂loss/∂W‖ of each layer (NaN where no weight has a gradient)."""
-        norms = np.full(len(self.layers), np.nan, dtype=np.float32)
-        for k, layer in enumerate(self.layers):
+        norms = []
+        for weights in self._weights:
             total, seen = 0.0, False
-            for p in layer.weights:
-                if p.grad is not None:
-                    g = p.grad.data.ravel()
-                    total += float(np.dot(g, g))
+            for p in weights:
+                g = p.grad
+                if g is not None:
+                    g = g.data.ravel()
+                    total += float(g @ g)
                     seen = True
-            if seen:
-                norms[k] = math.sqrt(total)
-        if np.isnan(norms).all() and not self._warned:
+            norms.append(math.sqrt(total) if seen else math.nan)
+        if not self._warned and all(math.isnan(n) for n in norms):
             self._warned = True
             warnings.warn("watch.record: no parameter has a gradient; call record(loss) "
                           "after loss.backward() and before the next zero_grad()",
                           stacklevel=3)
-        return norms
+        return np.array(norms, dtype=np.float32)
 
     def _snapshot(self, step: int, loss: float, norms: np.ndarray, final=False) -> Frame:
         """A frame of the model as it is now. Small models: copies of their parameters
@@ -438,7 +439,8 @@ def watch(model, inputs, targets=None, **options) -> Watch:
 
     Args:
         model: any ``nn.Module``; chains of ``Linear`` layers are drawn neuron by neuron,
-            other layers as summaries (weight histogram, mean |w|, gradient norm).
+            other layers as summaries (weight histogram, mean absolute weight, gradient
+            norm).
         inputs: the training inputs (N, ...); for 2-D inputs the view also shows every
             neuron's activation over the plane and the decision surface with these points.
         targets: (N,) class indices or (N, 1) 0/1 values give an accuracy curve.
