@@ -1,12 +1,12 @@
 """Benchmark: what ``mg.viz.watch`` adds to a training step, as a ratio in one run.
 
-Each workload trains a model with ``view.record(loss)`` after every step (default
-settings: frames evenly spread, at most 100) and sums, step by step, the CPU time of the
-training step and that of the ``record`` call after it: the overhead is their ratio, both
-measured side by side in the same run, so the load of a shared machine hits both alike
-(best of ``--rounds`` runs). BLAS runs single-threaded, so the thread's CPU time is all
-of it. Writing the page afterwards, which makes the pictures, is timed apart: it is not
-part of the training loop. Workloads are the lecture's networks:
+Each workload trains two copies of one model side by side from the same weights on the
+same data, the second with ``view.record(loss)`` after every step (default settings:
+frames evenly spread, at most 100), alternating blocks of 25 steps, and reports the CPU
+time per step of each (thread CPU time, so the load of a shared machine does not count;
+BLAS single-threaded) and the overhead ``watched / bare - 1`` (best of ``--rounds``).
+Writing the page afterwards, which makes the pictures, is timed apart: it is not part of
+the training loop. Workloads are the lecture's networks:
 
 - XOR: 2-4-1 tanh/sigmoid, MSE, plain gradient descent, 500 steps on the 4 points;
 - moons: 2-8-8-2 ReLU, cross-entropy, Adam, 1000 steps on 200 points;
@@ -86,27 +86,28 @@ def digits():
     return "digits MLP 64-100-10", build, step, x, y, 1000, lambda p: mg.optim.Adam(p, lr=1e-3)
 
 
-def run(build, step, make_opt, steps, inputs=None, targets=None):
-    """Train ``steps`` steps, with a recorder when ``inputs`` are given. Returns the CPU
-    seconds of the training steps, of the record() calls (both summed over the steps, so
-    they are measured side by side under the same load) and the view."""
-    model = build()
-    opt = make_opt(model.parameters())
-    view = None if inputs is None else mg.viz.watch(model, inputs=inputs, targets=targets)
-    clock = time.thread_time
-    training = recording = 0.0
-    for i in range(steps):
-        t0 = clock()
-        loss = step(model, opt, i)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        t1 = clock()
-        if view is not None:
-            view.record(loss)
-        training += t1 - t0
-        recording += clock() - t1
-    return training, recording, view
+def run(build, step, make_opt, steps, inputs, targets, block: int = 25):
+    """Train two copies of one model side by side, the second with a recorder, in blocks
+    of ``block`` steps each, alternating. Returns the CPU seconds of the bare and of the
+    watched training, and the view: both copies do the same arithmetic, so the difference
+    is the recorder's."""
+    bare, watched = build(), build()
+    opts = make_opt(bare.parameters()), make_opt(watched.parameters())
+    view = mg.viz.watch(watched, inputs=inputs, targets=targets)
+    clock = time.thread_time           # CPU time: the machine's other load does not count
+    spent = [0.0, 0.0]
+    for start in range(0, steps, block):
+        for k, (model, opt) in enumerate(zip((bare, watched), opts)):
+            t0 = clock()
+            for i in range(start, min(start + block, steps)):
+                loss = step(model, opt, i)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                if k:
+                    view.record(loss)
+            spent[k] += clock() - t0
+    return spent[0], spent[1], view
 
 
 def main(argv=None) -> int:
@@ -115,30 +116,26 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
     rounds = 1 if args.quick else args.rounds
-    print("CPU time of this thread: the training steps and the record() calls between them\n")
-    print(f"{'workload':24s} {'steps':>6s} {'step ms':>8s} {'record ms':>10s} "
+    print("CPU time per training step, bare and with view.record(loss) after it\n")
+    print(f"{'workload':24s} {'steps':>6s} {'bare ms':>8s} {'watched':>8s} "
           f"{'overhead':>9s} {'frames':>7s} {'page s':>7s} {'page MB':>8s}")
     for name, build, step, x, y, steps, make_opt in (xor(), moons(), digits()):
         steps = steps // 5 if args.quick else steps
-        best = None
-        for _ in range(rounds):
-            training, recording, view = run(build, step, make_opt, steps, x, y)
-            if best is None or recording / training < best[1] / best[0]:
-                best = (training, recording, view)
-        training, recording, view = best
+        runs = [run(build, step, make_opt, steps, x, y) for _ in range(rounds)]
+        bare, watched, view = min(runs, key=lambda r: r[1] / r[0])
         start = time.thread_time()
         html = view.to_html()                  # the pictures: after training, not in it
         write = time.thread_time() - start
-        print(f"{name:24s} {steps:6d} {1e3 * training / steps:8.3f} "
-              f"{1e3 * recording / steps:10.3f} {recording / training:9.1%} "
-              f"{len(view._frames):7d} {write:7.2f} {len(html) / 1e6:8.2f}")
+        print(f"{name:24s} {steps:6d} {1e3 * bare / steps:8.3f} {1e3 * watched / steps:8.3f} "
+              f"{watched / bare - 1:9.1%} {len(view._frames):7d} {write:7.2f} "
+              f"{len(html) / 1e6:8.2f}")
     name, build, step, x, y, _, make_opt = xor()
     steps = 2000 if args.quick else 10_000
-    training, recording, view = run(build, step, make_opt, steps, x, y)
+    bare, watched, view = run(build, step, make_opt, steps, x, y)
     with tempfile.TemporaryDirectory() as tmp:
         path = view.save(Path(tmp) / "xor.html")
         size = os.path.getsize(path)
-    print(f"\n{name}, {steps} steps recorded: overhead {recording / training:.1%}, "
+    print(f"\n{name}, {steps} steps recorded: overhead {watched / bare - 1:.1%}, "
           f"{len(view._frames) + 1} frames, {len(view._steps)} loss points, "
           f"page {size / 1e6:.2f} MB")
     return 0

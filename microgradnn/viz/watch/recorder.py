@@ -219,14 +219,15 @@ class Watch:
         ``loss`` is the step's loss (a one-element Tensor or a number); only its value is
         kept. Every ``every``-th call is recorded; frames are taken on an even spread.
         """
+        # kept lean: this runs in the user's loop, every step
         i = self._calls
-        self._calls += 1
+        self._calls = i + 1
         if i % self.every:
             return
         value = self._loss_value(loss)
         norms = self._grad_norms()
         r = i // self.every
-        if r % self._hist_stride == 0 or not self._steps:
+        if r % self._hist_stride == 0:
             self._steps.append(i)
             self._losses.append(value)
             self._norms.append(norms)
@@ -237,13 +238,18 @@ class Watch:
                 self._hist_stride *= 2
         self._last = (i, value, norms)
         if r % self._frame_stride == 0:
-            self._frames.append(self._snapshot(i, value, norms))
+            # small models: a tuple of copies now, the Frame and its pictures when needed
+            self._frames.append((i, value, norms, [t.data.copy() for t in self._tensors])
+                                if self._replay else self._snapshot(i, value, norms))
             if len(self._frames) > self.max_frames:
                 self._frames = self._frames[::2]
                 self._frame_stride *= 2
-            self._update_live(i)
+            if self._live is not None:
+                self._update_live(i)
 
     def _loss_value(self, loss) -> float:
+        if type(loss) is Tensor and loss.data.size == 1:     # the usual case, fast
+            return float(loss.data.reshape(()))
         if isinstance(loss, Tensor):
             if loss.data.size != 1:
                 raise ValueError(f"watch.record: the loss must have one element, got shape "
@@ -254,7 +260,7 @@ class Watch:
         raise TypeError(f"watch.record: loss must be a Tensor or a number, got "
                         f"{type(loss).__name__}")
 
-    def _grad_norms(self) -> np.ndarray:
+    def _grad_norms(self) -> tuple:
         """‖∂loss/∂W‖ of each layer (NaN where no weight has a gradient)."""
         norms = []
         for weights in self._weights:
@@ -271,22 +277,26 @@ class Watch:
             warnings.warn("watch.record: no parameter has a gradient; call record(loss) "
                           "after loss.backward() and before the next zero_grad()",
                           stacklevel=3)
-        return np.array(norms, dtype=np.float32)
+        return tuple(norms)
 
-    def _snapshot(self, step: int, loss: float, norms: np.ndarray, final=False) -> Frame:
+    def _snapshot(self, step: int, loss: float, norms: tuple, final=False) -> Frame:
         """A frame of the model as it is now. Small models: copies of their parameters
         and buffers (the pictures are made later, outside the training loop); larger ones:
         the pictures now (their copies would take too much memory)."""
-        frame = Frame(step, loss, norms.copy(), final=final)
+        frame = Frame(step, loss, np.array(norms, dtype=np.float32), final=final)
         if self._replay:
             frame.state = [t.data.copy() for t in self._tensors]
         else:
             self._pictures(frame)
         return frame
 
-    def _realise(self, frame: Frame) -> Frame:
+    def _realise(self, frame) -> Frame:
         """Make a frame's pictures from its copies, with the model's parameters and buffers
-        swapped for them and put back afterwards (the arrays themselves are not written)."""
+        swapped for them and put back afterwards (the arrays themselves are not written).
+        ``frame``: a Frame, or the (step, loss, norms, copies) tuple ``record`` keeps."""
+        if isinstance(frame, tuple):
+            step, loss, norms, state = frame
+            frame = Frame(step, loss, np.array(norms, dtype=np.float32), state=state)
         if frame.realised or frame.state is None:
             return frame
         current = self._state_tensors()
@@ -380,11 +390,12 @@ class Watch:
     @property
     def frames(self) -> list[Frame]:
         """The frames kept so far, with their pictures made (evenly spread, oldest first)."""
-        return [self._realise(f) for f in self._frames]
+        self._frames = [self._realise(f) for f in self._frames]    # made once, kept
+        return list(self._frames)
 
     def _frames_for_page(self) -> list[Frame]:
-        frames = [self._realise(f) for f in self._frames]
-        if self._last is not None and (not frames or frames[-1].step != self._last[0]):
+        frames = self.frames
+        if self._last is not None and frames[-1].step != self._last[0]:
             # the state now, after the last recorded step: the run's end is always shown
             frames.append(self._realise(self._snapshot(*self._last, final=True)))
         return frames
@@ -418,15 +429,16 @@ class Watch:
         if live is None or (live["last"] is not None and step - live["last"] < self.live_every):
             return
         live["last"] = step
-        html = page.iframe(page.render(self, [self._realise(self._frames[-1])], live=True))
+        self._frames[-1] = self._realise(self._frames[-1])
+        html = page.iframe(page.render(self, [self._frames[-1]], live=True))
         if live["handle"] is None:
             live["handle"] = live["display"](live["HTML"](html), display_id=True)
         else:
             live["handle"].update(live["HTML"](html))
 
     def __repr__(self) -> str:
-        return (f"<watch of {type(self.model).__name__}: {len(self._steps)} steps recorded, "
-                f"{len(self._frames)} frames>")
+        last = "nothing recorded" if self._last is None else f"last step {self._last[0]}"
+        return f"<watch of {type(self.model).__name__}: {len(self._frames)} frames, {last}>"
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
