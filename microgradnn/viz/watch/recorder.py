@@ -128,6 +128,11 @@ class Watch:
         # small models: frames keep copies and pictures are made when the page is written,
         # so the training loop pays only for the copies
         self._replay = sum(t.data.size for t in self._tensors) <= replay_limit
+        if self._replay:
+            self.notes.append("each frame's pictures were made from copies of the parameters "
+                              "and buffers at that step, run through the model in eval mode "
+                              "(a model reading other attributes that change in training "
+                              "needs watch(..., replay_limit=0))")
         self._frames: list[Frame] = []
         self._frame_stride, self._hist_stride = 1, 1
         self._steps, self._losses, self._norms = [], [], []
@@ -217,7 +222,8 @@ class Watch:
         """Note this training step: call it after ``loss.backward()`` (and the update).
 
         ``loss`` is the step's loss (a one-element Tensor or a number); only its value is
-        kept. Every ``every``-th call is recorded; frames are taken on an even spread.
+        kept. Steps are numbered by the calls to ``record`` (0, 1, ...); every
+        ``every``-th call is recorded; frames are taken on an even spread.
         """
         # kept lean: this runs in the user's loop, every step
         i = self._calls
