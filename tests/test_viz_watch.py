@@ -287,6 +287,10 @@ def test_wide_layer_is_a_summary():
     w = model[0].weight.data
     assert frame.mean_abs[0] == pytest.approx(np.abs(w).mean(), rel=1e-6)
     assert frame.histograms[0].sum() == w.size
+    counts, _ = np.histogram(w, 20, (-np.abs(w).max(), np.abs(w).max()))
+    np.testing.assert_array_equal(frame.histograms[0], counts)
+    (stored,) = encode.payload_of(view.to_html())["frames"]
+    assert stored["w"] == [None, None] and stored["b"][0] is None   # no edges drawn: not kept
 
 
 def test_conv_filters_are_the_first_layer_weights(tmp_path):
@@ -487,3 +491,25 @@ def test_residual_blocks_are_summarised_layer_by_layer(tmp_path):
     assert data["frames"][0]["grad_norms"][2] == pytest.approx(np.sqrt((conv2 ** 2).sum()),
                                                                rel=1e-5)
     assert [m.training for m in model.modules()] == [True] * len(list(model.modules()))
+
+
+def test_residual_chain_maps_show_the_block_output(tmp_path):
+    """Residual(Sequential(Linear, Tanh)): the column feeding the next layer is x + tanh(.),
+    and the page says the skip connections are not drawn."""
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(),
+                          nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.Tanh())),
+                          nn.Linear(3, 1))
+    view = mg.viz.watch(model, inputs=XOR_X, grid=5)
+    model(mg.tensor(XOR_X)).sum().backward()
+    view.record(0.0)
+    assert view.structure.activations == ["Tanh", "Residual", "none"]
+    assert any("skip connections (2) are not drawn" in n for n in view.notes)
+    data = read_view(view.save(tmp_path / "r.html"))
+    g = grid_of(data["meta"])
+    h1 = np.tanh(g @ model[0].weight.data.T + model[0].bias.data)
+    inner = model[2].module[0]
+    h2 = h1 + np.tanh(h1 @ inner.weight.data.T + inner.bias.data)
+    maps = data["frames"][0]["maps"]
+    np.testing.assert_allclose(maps[1].reshape(3, -1), h2.T,
+                               atol=np.ptp(h2) / 510 + 1e-6)
