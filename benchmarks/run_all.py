@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_ops.py", "bench_mlp.py", "bench_cnn.py", "bench_mnist_cnn.py", "bench_lstm.py",
-           "bench_viz.py"]
+           "bench_viz.py", "bench_watch.py"]
 
 
 def main(argv=None) -> int:

@@ -123,7 +123,7 @@ def test_frames_stay_bounded_and_evenly_spread():
                         max_history=100)
     for i in range(3000):
         view.record(float(i))
-    steps = [f.step for f in view._frames]
+    steps = [f.step for f in view.frames]
     assert 8 <= len(steps) <= 16 and steps[0] == 0
     assert len(set(np.diff(steps))) == 1          # evenly spaced
     assert steps[-1] + np.diff(steps)[0] > 2999 - np.diff(steps)[0]   # covering the run
@@ -287,6 +287,10 @@ def test_wide_layer_is_a_summary():
     w = model[0].weight.data
     assert frame.mean_abs[0] == pytest.approx(np.abs(w).mean(), rel=1e-6)
     assert frame.histograms[0].sum() == w.size
+    counts, _ = np.histogram(w, 20, (-np.abs(w).max(), np.abs(w).max()))
+    np.testing.assert_array_equal(frame.histograms[0], counts)
+    (stored,) = encode.payload_of(view.to_html())["frames"]
+    assert stored["w"] == [None, None] and stored["b"][0] is None   # no edges drawn: not kept
 
 
 def test_conv_filters_are_the_first_layer_weights(tmp_path):
@@ -453,3 +457,59 @@ def test_quantise_round_trip_within_half_a_step():
     assert np.all(np.abs(back - a) <= step[:, None] / 2 + 1e-5 * np.abs(a))
     with pytest.raises(FloatingPointError, match="not finite"):
         encode.quantise(np.array([[0.0, np.nan]]))
+
+
+def test_a_10000_step_recording_stays_a_few_megabytes(tmp_path):
+    model = xor_model(hidden=4)
+    F.mse_loss(model(mg.tensor(XOR_X)), mg.tensor(XOR_Y)).backward()
+    view = mg.viz.watch(model, inputs=XOR_X, targets=XOR_Y)     # default bounds
+    for i in range(10_000):
+        view.record(1.0 / (i + 1))
+    assert len(view._frames) <= view.max_frames and len(view._steps) <= view.max_history
+    path = view.save(tmp_path / "long.html")
+    size = path.stat().st_size
+    assert size < 3e6, f"a 10,000-step page takes {size / 1e6:.1f} MB"
+    data = read_view(path)
+    assert data["frames"][-1]["step"] == 9999
+    assert data["history"]["loss"][-1] == np.float32(1.0 / 10_000)
+
+
+def test_residual_blocks_are_summarised_layer_by_layer(tmp_path):
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.ResidualBlock(2, 4, stride=2), nn.Flatten(), nn.Linear(4 * 3 * 3, 2))
+    x = mg.randn(4, 2, 6, 6)
+    y = mg.tensor(np.array([0, 1, 1, 0]))
+    view = mg.viz.watch(model, inputs=x, targets=y)
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    view.record(loss)
+    names = [layer.name for layer in view.layers]
+    assert names == ["0.conv1", "0.bn1", "0.conv2", "0.bn2", "0.downsample.0",
+                     "0.downsample.1", "2"]
+    conv2 = model[0].conv2.weight.grad.data.astype(np.float64)
+    data = read_view(view.save(tmp_path / "res.html"))
+    assert data["frames"][0]["grad_norms"][2] == pytest.approx(np.sqrt((conv2 ** 2).sum()),
+                                                               rel=1e-5)
+    assert [m.training for m in model.modules()] == [True] * len(list(model.modules()))
+
+
+def test_residual_chain_maps_show_the_block_output(tmp_path):
+    """Residual(Sequential(Linear, Tanh)): the column feeding the next layer is x + tanh(.),
+    and the page says the skip connections are not drawn."""
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(),
+                          nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.Tanh())),
+                          nn.Linear(3, 1))
+    view = mg.viz.watch(model, inputs=XOR_X, grid=5)
+    model(mg.tensor(XOR_X)).sum().backward()
+    view.record(0.0)
+    assert view.structure.activations == ["Tanh", "Residual", "none"]
+    assert any("skip connections (2) are not drawn" in n for n in view.notes)
+    data = read_view(view.save(tmp_path / "r.html"))
+    g = grid_of(data["meta"])
+    h1 = np.tanh(g @ model[0].weight.data.T + model[0].bias.data)
+    inner = model[2].module[0]
+    h2 = h1 + np.tanh(h1 @ inner.weight.data.T + inner.bias.data)
+    maps = data["frames"][0]["maps"]
+    np.testing.assert_allclose(maps[1].reshape(3, -1), h2.T,
+                               atol=np.ptp(h2) / 510 + 1e-6)

@@ -50,7 +50,7 @@ def xor_page(tmp_path_factory):
     return view.save(tmp_path_factory.mktemp("watch") / "xor.html")
 
 
-def test_controls_step_play_and_change_the_pictures(xor_page, tmp_path):
+def test_controls_pictures_and_fit(xor_page, tmp_path):
     frames = read_view(xor_page)["frames"]
     n = len(frames)
     with open_page(xor_page) as page:
@@ -97,9 +97,7 @@ def test_controls_step_play_and_change_the_pictures(xor_page, tmp_path):
         page.dispatch_event("#slider", "input")
         assert page.inner_text("#counter").startswith(f"frame 6 / {n}")
 
-
-def test_fits_the_screen_with_readable_text(xor_page):
-    with open_page(xor_page) as page:
+        # it fits the screen, with text of at least 14 px
         size = page.evaluate("() => [document.documentElement.scrollWidth, "
                              "document.documentElement.scrollHeight]")
         assert size[0] <= 1920 and size[1] <= 1080, f"page overflows the screen: {size}"

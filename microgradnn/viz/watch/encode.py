@@ -67,8 +67,9 @@ def read_view(path) -> dict:
     """Decode a page saved by ``Watch.save``: the payload with every array unpacked.
 
     Frames become dicts with ``step, loss, accuracy, grad_norms`` (one per layer),
-    ``weights``/``biases`` (chain layers; None where a layer is too wide to draw), ``maps`` (per chain layer: units × grid × grid,
-    dequantised, or None), ``surface`` (grid × grid or None) and ``filters``.
+    ``weights``/``biases`` (chain layers; None where a layer is too wide to draw),
+    ``maps`` (per chain layer: units × grid × grid, dequantised, or None), ``surface``
+    (grid × grid, or ``surface_class`` for several classes) and ``filters``.
     """
     data = payload_of(Path(path).read_text(encoding="utf-8"))
     n_layers = len(data["layers"])

@@ -73,10 +73,16 @@ def payload(view, frames, live: bool = False) -> dict:
         t = view.targets
         points = {"x": encode.pack(view.points[:, :2], "f4"),
                   "t": None if t is None else encode.pack(t.reshape(len(t), -1)[:, 0], "f4")}
-    n = len(view._steps)
-    history = {"step": encode.pack(np.asarray(view._steps), "i4"),
-               "loss": encode.pack(np.asarray(view._losses), "f4"),
-               "gnorm": encode.pack(np.asarray(view._norms).reshape(n, len(view.layers)), "f4")}
+    steps, losses, norms = list(view._steps), list(view._losses), list(view._norms)
+    if view._last is not None and steps[-1] != view._last[0]:
+        # the thinned history may have skipped the last step; the curve ends there
+        steps.append(view._last[0])
+        losses.append(view._last[1])
+        norms.append(view._last[2])
+    n = len(steps)
+    history = {"step": encode.pack(np.asarray(steps), "i4"),
+               "loss": encode.pack(np.asarray(losses), "f4"),
+               "gnorm": encode.pack(np.asarray(norms).reshape(n, len(view.layers)), "f4")}
     return {"title": view.title, "live": live, "notes": view.notes, "precision": PRECISION,
             "layers": layers, "chain": chain, "grid": grid, "points": points,
             "output": view.output,

@@ -385,31 +385,36 @@ function drawGrads(i){
   el("line", {x1: left, x2: W - right, y1: y - 16, y2: y - 16, stroke: "#999"}, svg);
   for (let e = a; e <= b; e += every) text(svg, X(Math.pow(10, e)), y, "1e" + e,
     {"text-anchor": "middle", "font-size": 14, fill: "#555"});
+  // below the bars, when there is room and the side panel does not show it: the history
+  if (H - y > 150 && (D.grid || D.filters)) gradHistory(svg, 0, y + 12, W, H - y - 12, f, 110);
 }
 
 function drawGradHistory(f){
   sideSub.textContent = "‖∂loss/∂W‖ of each layer at every recorded step; dashed: this frame";
-  const svg = svgIn(sideBox, "gradhistory"), W = +svg.getAttribute("width"), H = +svg.getAttribute("height");
-  const n = hist.step.length, left = 70, right = 170, top = 10, bottom = 30;
+  const svg = svgIn(sideBox, "gradhistory");
+  gradHistory(svg, 0, 0, +svg.getAttribute("width"), +svg.getAttribute("height"), f, 170);
+}
+function gradHistory(svg, x0, y0, W, H, f, right){   // one line per layer, log scale
+  const n = hist.step.length, left = x0 + 70, top = y0 + 10, bottom = 30, rx = x0 + W - right;
   let lo = Infinity, hi = -Infinity;
   for (const v of hist.gn) if (isFinite(v) && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (!isFinite(lo)) return;
   let a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi)); if (b <= a) b = a + 1;
-  const last = Math.max(hist.step[n - 1], 1);
-  const X = function(s){ return left + (W - left - right) * s / last; };
-  const Y = function(v){ return top + (H - top - bottom) * (1 - (Math.log10(v) - a) / (b - a)); };
-  el("rect", {x: left, y: top, width: W - left - right, height: H - top - bottom, fill: "none", stroke: "#ccc"}, svg);
+  const last = Math.max(hist.step[n - 1], 1), y1 = y0 + H - bottom;
+  const X = function(s){ return left + (rx - left) * s / last; };
+  const Y = function(v){ return top + (y1 - top) * (1 - (Math.log10(v) - a) / (b - a)); };
+  el("rect", {x: left, y: top, width: rx - left, height: y1 - top, fill: "none", stroke: "#ccc"}, svg);
   for (let k = 0; k < L; k++){
     const p = []; for (let t = 0; t < n; t++){ const v = hist.gn[t * L + k];
       if (isFinite(v) && v > 0) p.push(X(hist.step[t]).toFixed(1) + "," + Y(v).toFixed(1)); }
     const c = rgb(PALETTE[k % 10]);
-    el("polyline", {points: p.join(" "), fill: "none", stroke: c, "stroke-width": 2}, svg);
-    if (k < Math.floor((H - top) / 20)) text(svg, W - right + 10, top + 14 + 20 * k, D.layers[k].name, {fill: c, "font-size": 14});
+    el("polyline", {"class": "gline", points: p.join(" "), fill: "none", stroke: c, "stroke-width": 2}, svg);
+    if (k < Math.floor((y1 - top) / 20)) text(svg, rx + 10, top + 14 + 20 * k, D.layers[k].name, {fill: c, "font-size": 14});
   }
-  el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: H - bottom, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
+  el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: y1, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
   text(svg, left - 6, top + 12, "1e" + b, {"text-anchor": "end", "font-size": 14});
-  text(svg, left - 6, H - bottom, "1e" + a, {"text-anchor": "end", "font-size": 14});
-  text(svg, left, H - 8, "step 0", {}); text(svg, W - right, H - 8, "step " + last, {"text-anchor": "end"});
+  text(svg, left - 6, y1, "1e" + a, {"text-anchor": "end", "font-size": 14});
+  text(svg, left, y1 + 22, "step 0", {}); text(svg, rx, y1 + 22, "step " + last, {"text-anchor": "end"});
 }
 
 // ---------------------------------------------------------------- the player

@@ -124,9 +124,15 @@ class Watch:
         self.image_shape = self._image_shape(x, image_shape)
 
         self._tensors = self._state_tensors()
+        self._weights = [layer.weights for layer in self.layers]
         # small models: frames keep copies and pictures are made when the page is written,
         # so the training loop pays only for the copies
         self._replay = sum(t.data.size for t in self._tensors) <= replay_limit
+        if self._replay:
+            self.notes.append("each frame's pictures were made from copies of the parameters "
+                              "and buffers at that step, run through the model in eval mode "
+                              "(a model reading other attributes that change in training "
+                              "needs watch(..., replay_limit=0))")
         self._frames: list[Frame] = []
         self._frame_stride, self._hist_stride = 1, 1
         self._steps, self._losses, self._norms = [], [], []
@@ -216,16 +222,18 @@ class Watch:
         """Note this training step: call it after ``loss.backward()`` (and the update).
 
         ``loss`` is the step's loss (a one-element Tensor or a number); only its value is
-        kept. Every ``every``-th call is recorded; frames are taken on an even spread.
+        kept. Steps are numbered by the calls to ``record`` (0, 1, ...); every
+        ``every``-th call is recorded; frames are taken on an even spread.
         """
+        # kept lean: this runs in the user's loop, every step
         i = self._calls
-        self._calls += 1
+        self._calls = i + 1
         if i % self.every:
             return
         value = self._loss_value(loss)
         norms = self._grad_norms()
         r = i // self.every
-        if r % self._hist_stride == 0 or not self._steps:
+        if r % self._hist_stride == 0:
             self._steps.append(i)
             self._losses.append(value)
             self._norms.append(norms)
@@ -236,13 +244,18 @@ class Watch:
                 self._hist_stride *= 2
         self._last = (i, value, norms)
         if r % self._frame_stride == 0:
-            self._frames.append(self._snapshot(i, value, norms))
+            # small models: a tuple of copies now, the Frame and its pictures when needed
+            self._frames.append((i, value, norms, [t.data.copy() for t in self._tensors])
+                                if self._replay else self._snapshot(i, value, norms))
             if len(self._frames) > self.max_frames:
                 self._frames = self._frames[::2]
                 self._frame_stride *= 2
-            self._update_live(i)
+            if self._live is not None:
+                self._update_live(i)
 
     def _loss_value(self, loss) -> float:
+        if type(loss) is Tensor and loss.data.size == 1:     # the usual case, fast
+            return float(loss.data.reshape(()))
         if isinstance(loss, Tensor):
             if loss.data.size != 1:
                 raise ValueError(f"watch.record: the loss must have one element, got shape "
@@ -253,39 +266,43 @@ class Watch:
         raise TypeError(f"watch.record: loss must be a Tensor or a number, got "
                         f"{type(loss).__name__}")
 
-    def _grad_norms(self) -> np.ndarray:
+    def _grad_norms(self) -> tuple:
         """‖∂loss/∂W‖ of each layer (NaN where no weight has a gradient)."""
-        norms = np.full(len(self.layers), np.nan, dtype=np.float32)
-        for k, layer in enumerate(self.layers):
+        norms = []
+        for weights in self._weights:
             total, seen = 0.0, False
-            for p in layer.weights:
-                if p.grad is not None:
-                    g = p.grad.data.ravel()
-                    total += float(np.dot(g, g))
+            for p in weights:
+                g = p.grad
+                if g is not None:
+                    g = g.data.ravel()
+                    total += float(g @ g)
                     seen = True
-            if seen:
-                norms[k] = math.sqrt(total)
-        if np.isnan(norms).all() and not self._warned:
+            norms.append(math.sqrt(total) if seen else math.nan)
+        if not self._warned and all(math.isnan(n) for n in norms):
             self._warned = True
             warnings.warn("watch.record: no parameter has a gradient; call record(loss) "
                           "after loss.backward() and before the next zero_grad()",
                           stacklevel=3)
-        return norms
+        return tuple(norms)
 
-    def _snapshot(self, step: int, loss: float, norms: np.ndarray, final=False) -> Frame:
+    def _snapshot(self, step: int, loss: float, norms: tuple, final=False) -> Frame:
         """A frame of the model as it is now. Small models: copies of their parameters
         and buffers (the pictures are made later, outside the training loop); larger ones:
         the pictures now (their copies would take too much memory)."""
-        frame = Frame(step, loss, norms.copy(), final=final)
+        frame = Frame(step, loss, np.array(norms, dtype=np.float32), final=final)
         if self._replay:
             frame.state = [t.data.copy() for t in self._tensors]
         else:
             self._pictures(frame)
         return frame
 
-    def _realise(self, frame: Frame) -> Frame:
+    def _realise(self, frame) -> Frame:
         """Make a frame's pictures from its copies, with the model's parameters and buffers
-        swapped for them and put back afterwards (the arrays themselves are not written)."""
+        swapped for them and put back afterwards (the arrays themselves are not written).
+        ``frame``: a Frame, or the (step, loss, norms, copies) tuple ``record`` keeps."""
+        if isinstance(frame, tuple):
+            step, loss, norms, state = frame
+            frame = Frame(step, loss, np.array(norms, dtype=np.float32), state=state)
         if frame.realised or frame.state is None:
             return frame
         current = self._state_tensors()
@@ -379,11 +396,12 @@ class Watch:
     @property
     def frames(self) -> list[Frame]:
         """The frames kept so far, with their pictures made (evenly spread, oldest first)."""
-        return [self._realise(f) for f in self._frames]
+        self._frames = [self._realise(f) for f in self._frames]    # made once, kept
+        return list(self._frames)
 
     def _frames_for_page(self) -> list[Frame]:
-        frames = [self._realise(f) for f in self._frames]
-        if self._last is not None and (not frames or frames[-1].step != self._last[0]):
+        frames = self.frames
+        if self._last is not None and frames[-1].step != self._last[0]:
             # the state now, after the last recorded step: the run's end is always shown
             frames.append(self._realise(self._snapshot(*self._last, final=True)))
         return frames
@@ -417,15 +435,16 @@ class Watch:
         if live is None or (live["last"] is not None and step - live["last"] < self.live_every):
             return
         live["last"] = step
-        html = page.iframe(page.render(self, [self._realise(self._frames[-1])], live=True))
+        self._frames[-1] = self._realise(self._frames[-1])
+        html = page.iframe(page.render(self, [self._frames[-1]], live=True))
         if live["handle"] is None:
             live["handle"] = live["display"](live["HTML"](html), display_id=True)
         else:
             live["handle"].update(live["HTML"](html))
 
     def __repr__(self) -> str:
-        return (f"<watch of {type(self.model).__name__}: {len(self._steps)} steps recorded, "
-                f"{len(self._frames)} frames>")
+        last = "nothing recorded" if self._last is None else f"last step {self._last[0]}"
+        return f"<watch of {type(self.model).__name__}: {len(self._frames)} frames, {last}>"
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -438,7 +457,8 @@ def watch(model, inputs, targets=None, **options) -> Watch:
 
     Args:
         model: any ``nn.Module``; chains of ``Linear`` layers are drawn neuron by neuron,
-            other layers as summaries (weight histogram, mean |w|, gradient norm).
+            other layers as summaries (weight histogram, mean absolute weight, gradient
+            norm).
         inputs: the training inputs (N, ...); for 2-D inputs the view also shows every
             neuron's activation over the plane and the decision surface with these points.
         targets: (N,) class indices or (N, 1) 0/1 values give an accuracy curve.

@@ -177,13 +177,21 @@ def _chain(model, calls, out, ordered, in_features, notes):
         start = position[id(lin)]
         stop = position[id(linears[i + 1])] if i + 1 < len(linears) else len(calls)
         want = (rows, lin.out_features)
-        tap, label = Tap(lin, 0, "Linear"), "none"
+        tap, label, last = Tap(lin, 0, "Linear"), "none", None
+        # the last output of this layer's shape before the next layer runs is what feeds
+        # it: an activation, or a block around it (Residual: x + f(x)); a container that
+        # only passes its last child's output on keeps the child's name
         for m, k, o in numbered[start + 1:stop]:
-            if not m._modules and _shape(o) == want:
-                tap, label = Tap(m, k, type(m).__name__), type(m).__name__
+            if _shape(o) == want and o is not last:
+                tap, label, last = Tap(m, k, type(m).__name__), type(m).__name__, o
         if label == "none" and i + 1 < len(linears):
             notes.append(f"no activation module after the Linear layer of column {i + 1}: "
                          "its maps show the Linear layer's output (pre-activation)")
         taps.append(tap)
         acts.append(label)
+    skips = sorted({name or "the model" for name, m in model.named_modules()
+                    if isinstance(m, (nn.Residual, nn.ResidualBlock))})
+    if skips:
+        notes.append(f"skip connections ({', '.join(skips)}) are not drawn as edges; the "
+                     "maps show the blocks' outputs, x + f(x)")
     return linears, taps, acts
