@@ -423,9 +423,14 @@ def _rows(d: Display, n_rows: int) -> list[str]:
     per_row = math.ceil(len(levels) / n_rows)
     row_of = {lv: i // per_row for i, lv in enumerate(levels)}
     rows: dict[int, list[str]] = {}
-    for u in chain:
+    for u in sorted(chain, key=lambda u: (depth[u], u)):
         rows.setdefault(row_of[depth[u]], []).append(node_id(d, u))
-    return ["\t{rank=same; " + "; ".join(ids) + "}\n" for _, ids in sorted(rows.items())]
+    ordered = [ids for _, ids in sorted(rows.items())]
+    out = ["\t{rank=same; " + "; ".join(ids) + "}\n" for ids in ordered]
+    # rows start under each other, as lines of text do (not as a staircase)
+    for above, below in zip(ordered, ordered[1:]):
+        out.append(f"\t{above[0]} -> {below[0]} [style=invis weight=8]\n")
+    return out
 
 
 def node_id(d: Display, u: int) -> str:
