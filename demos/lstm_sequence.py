@@ -131,11 +131,15 @@ def unrolled_cell(model: NextBit, x: np.ndarray, y: np.ndarray):
             getattr(cell, name).data[...] = getattr(lstm, name + "_l0").data
     state = None
     xt = mg.tensor(x)
-    for t in range(x.shape[1]):
-        state = cell(xt[:, t], state)       # (h, c) carried to the next step
-    logits = model.head(state[0])[:, 0]
-    loss = F.binary_cross_entropy_with_logits(logits, mg.tensor(y))
+    target = mg.tensor(y)
+    target.name = "next bits"
+    with mg.viz.keep():                     # values and gradients stay for the picture
+        for t in range(x.shape[1]):
+            state = cell(xt[:, t], state)   # (h, c) carried to the next step
+        logits = model.head(state[0])[:, 0]
+        loss = F.binary_cross_entropy_with_logits(logits, target)
     loss.name = "loss"
+    model.head.zero_grad()   # the picture shows this pass's gradients, not training's sum
     loss.backward()
     with mg.no_grad():
         diff = float(np.abs(logits.data - model(xt).data).max())

@@ -48,8 +48,8 @@ def test_demo_has_docstring_and_main(name):
         assert "--out" in text and "manual_seed(0)" in text
 
 
-def test_xor(capsys):
-    load("xor").main(["--steps", "300", "--no-draw"])
+def test_xor(capsys, tmp_path):
+    load("xor").main(["--steps", "300", "--no-draw", "--out", str(tmp_path)])
     lines = re.findall(r"^\[(\d), (\d)\] -> ([\d.]+)", capsys.readouterr().out, re.M)
     assert [(int(a), int(b)) for a, b, _ in lines] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert [round(float(p)) for _, _, p in lines] == [0, 1, 1, 0]
@@ -58,12 +58,11 @@ def test_xor(capsys):
 def test_draw_graphs_dot_only(tmp_path, monkeypatch):
     demo = load("draw_graphs")
     monkeypatch.setattr(demo, "OUT", tmp_path)
-    monkeypatch.setattr(sys, "argv", ["draw_graphs.py", "--dot-only"])
-    demo.main()
+    demo.main(["--dot-only", "--out", str(tmp_path)])
     for name in ("xor_graph", "xor_layers", "mlp", "cnn", "resnet", "lstm_folded"):
-        source = (tmp_path / f"{name}.dot").read_text(encoding="utf-8")
+        source = (tmp_path / f"graphs_{name}.dot").read_text(encoding="utf-8")
         assert source.startswith("digraph")
-    assert "330 parameters" in (tmp_path / "mlp.dot").read_text(encoding="utf-8")
+    assert "330 parameters" in (tmp_path / "graphs_mlp.dot").read_text(encoding="utf-8")
 
 
 def test_perceptron(tmp_path, capsys):
