@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -179,7 +180,7 @@ def main(argv=None) -> dict:
     model = NextBit(args.hidden)
     print(nn.summary(model, (1, w, 1)))
     print()
-    train(model, xtr, ytr, args.steps, args.lr)
+    losses = train(model, xtr, ytr, args.steps, args.lr)
 
     test_acc = float((predict(model, xte) == yte).mean())
     print(f"\nnext-bit accuracy on the {args.test} bits it never saw: {test_acc:.4f}")
@@ -197,6 +198,8 @@ def main(argv=None) -> dict:
 
     result = {"period": p, "test_accuracy": test_acc, "generated_accuracy": gen_acc,
               "files": []}
+    import _figures
+    args.out.mkdir(parents=True, exist_ok=True)
     if not args.no_draw:
         from microgradnn.viz import draw_graph
         loss, names, diff = unrolled_cell(model, xte[:4], yte[:4])
@@ -204,16 +207,20 @@ def main(argv=None) -> dict:
         picture = draw_graph(loss, names, collapse="modules", fold=True,
                              title=f"LSTMCell unrolled over {w} time steps, folded "
                                    "(×N = N repeated calls)")
-        args.out.mkdir(parents=True, exist_ok=True)
         if shutil.which("dot"):
             picture.render(args.out / "lstm_lfsr", format="svg", cleanup=True)
             path = args.out / "lstm_lfsr.svg"
+            print(f"wrote {path}")
         else:
             path = args.out / "lstm_lfsr.dot"
             path.write_text(picture.source, encoding="utf-8")
-        print(f"wrote {path}")
+            _figures.have_dot(f"lstm_lfsr.svg (wrote the DOT text {path})")
         result["files"].append(path)
         result["unrolled_difference"] = diff
+    curve = _figures.loss_curve(losses, args.out / "lstm_loss.png",
+                                "LSTM on the LFSR: binary cross-entropy per Adam step")
+    if curve:
+        result["files"].append(curve)
     return result
 
 

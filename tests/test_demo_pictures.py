@@ -151,14 +151,20 @@ def test_a_doubled_gradient_is_caught(monkeypatch):
         check_all(pictures)
 
 
-@pytest.mark.parametrize("name", ["xor", "draw_graphs"])
+TINY = {"xor": ["--steps", "10"], "draw_graphs": [],
+        "lstm_sequence": ["--steps", "5", "--train", "40", "--test", "10", "--bits", "5",
+                          "--hidden", "4"],
+        "cnn_digits": ["--epochs", "1"]}
+
+
+@pytest.mark.parametrize("name", list(TINY))
 def test_demos_without_dot_say_what_they_skipped_in_one_line(name, tmp_path, monkeypatch,
                                                              capsys):
+    if name == "cnn_digits":
+        pytest.importorskip("sklearn", reason="the 8×8 digits need scikit-learn")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))     # no `dot` anywhere
     assert shutil.which("dot") is None
-    args = ["--steps", "10", "--out", str(tmp_path)] if name == "xor" else \
-        ["--out", str(tmp_path)]
-    load(name).main(args)
+    load(name).main(TINY[name] + ["--out", str(tmp_path)])
     out = capsys.readouterr().out
     skipped = [ln for ln in out.splitlines() if ln.startswith("skipped")]
     assert len(skipped) == 1 and "dot" in skipped[0], out
