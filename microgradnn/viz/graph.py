@@ -371,7 +371,7 @@ def _best_rows(d: Display, body, at: int, graph_attr, node_attr, edge_attr) -> i
     if levels <= 1 or shutil.which("dot") is None:
         return guess
     best, best_scale = guess, 0.0
-    for n_rows in sorted({max(1, guess - 1), guess, min(levels, guess + 1)}):
+    for n_rows in range(max(1, guess - 1), min(levels, guess + 6) + 1):
         pic = dot.new_picture(graph_attr, node_attr, edge_attr)
         pic.body.extend(body[:at] + _rows(d, n_rows) + body[at:])
         try:
@@ -382,7 +382,7 @@ def _best_rows(d: Display, body, at: int, graph_attr, node_attr, edge_attr) -> i
         scale = min(SLIDE_BOX[0] / w, SLIDE_BOX[1] / h)
         if scale > best_scale * 1.02:  # fewer rows unless more are clearly better
             best, best_scale = n_rows, scale
-        elif scale < best_scale:
+        elif n_rows > guess:
             break  # past the best: more rows only get worse
     return best
 
