@@ -618,7 +618,8 @@ _PAGE = """<!DOCTYPE html>
     }});
     applyZoom();
     if (!fromHash && window.location.hash !== "#" + (current + 1)) {{
-      history.replaceState(null, "", "#" + (current + 1));
+      // inside a notebook's iframe (srcdoc) there is no URL of its own to follow
+      try {{ history.replaceState(null, "", "#" + (current + 1)); }} catch (e) {{}}
     }}
   }}
   function setZoom(z) {{ zoom = z; applyZoom(); }}
