@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -155,6 +156,7 @@ def main(argv=None) -> dict:
     opt = mg.optim.Adam(model.parameters(), lr=args.lr)
     noise_rng = generator()   # the library's seeded generator: same noise every run
     print(f"\nAdam lr {args.lr}, batches of {args.batch_size}, loss = MSE(rebuilt, clean input)")
+    losses = []
     for epoch in range(1, args.epochs + 1):
         total = 0.0
         for (xb,) in loader:
@@ -167,6 +169,7 @@ def main(argv=None) -> dict:
             loss.backward()
             opt.step()
             total += loss.item() * len(xb)
+        losses.append(total / len(xtrain))
         if epoch == 1 or epoch % 10 == 0 or epoch == args.epochs:
             print(f"epoch {epoch:3d}  training MSE {total / len(xtrain):.4f}  "
                   f"test MSE {mse(model, xtest_in, xtest):.4f}")
@@ -214,7 +217,17 @@ def main(argv=None) -> dict:
         how = f"the {args.bottleneck}-number codes, 2 principal components"
     svg_scatter(plane, ytest, path, f"Test digits in code space ({how})")
     print(f"wrote {path}")
-    result["files"] = [path]
+    import _figures
+    shown = [xtest[pick]] + ([xtest_in[pick]] if args.noise else []) + [rebuilt]
+    kinds = ["original"] + (["noisy input"] if args.noise else []) + ["rebuilt"]
+    images = [img.reshape(8, 8) for group in shown for img in group]
+    captions = [k for k in kinds for _ in pick]
+    files = [_figures.loss_curve(losses, args.out / "autoencoder_loss.png",
+                                 "Autoencoder: training MSE per epoch", xlabel="epoch"),
+             _figures.image_row(images, captions, args.out / "autoencoder_reconstructions.png",
+                                f"Test digits and their reconstructions from "
+                                f"{args.bottleneck} numbers", rows=len(shown), vmin=0, vmax=1)]
+    result["files"] = [path] + [f for f in files if f is not None]
     return result
 
 

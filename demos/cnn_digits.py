@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -89,13 +90,33 @@ def draw(model: nn.Module, side: int, out: Path) -> Path:
     count = sum(p.size for p in model.parameters())
     picture = draw_model(model, (1, 1, side, side),
                          title=f"CNN for {side}×{side} digits: {count:,} parameters")
+    from _figures import have_dot
     if shutil.which("dot"):
         picture.render(out / "cnn_digits", format="svg", cleanup=True)
         return out / "cnn_digits.svg"
     path = out / "cnn_digits.dot"
     path.write_text(picture.source, encoding="utf-8")
-    print("Graphviz's `dot` is not installed: writing the DOT text only")
+    have_dot(f"cnn_digits.svg (wrote the DOT text {path})")
     return path
+
+
+def figures(model, xtest, ytest, side: int, losses, out: Path) -> list:
+    """Loss curve, the first layer's learned filters, and its feature maps of one digit."""
+    import _figures
+    files = [_figures.loss_curve(losses, out / "cnn_digits_loss.png",
+                                 "CNN: training cross-entropy per epoch", xlabel="epoch")]
+    w = model[0].weight.data[:, 0]
+    files.append(_figures.image_row(list(w), [f"filter {i}" for i in range(len(w))],
+                                    out / "cnn_digits_filters.png",
+                                    "First layer: the learned 3×3 filters", cmap="coolwarm",
+                                    vmin=-np.abs(w).max(), vmax=np.abs(w).max()))
+    with mg.no_grad():
+        maps = model[1](model[0](mg.tensor(xtest[:1]))).data[0]
+    files.append(_figures.image_row(
+        [xtest[0, 0]] + list(maps), [f"a {ytest[0]}"] + [f"map {i}" for i in range(len(maps))],
+        out / "cnn_digits_feature_maps.png",
+        "One test digit and its 8 feature maps after conv + ReLU", cmap="viridis", rows=1))
+    return files
 
 
 def main(argv=None) -> dict:
@@ -122,7 +143,7 @@ def main(argv=None) -> dict:
                         shuffle=True, seed=0)
     opt = mg.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     print(f"\nSGD lr {args.lr}, momentum {args.momentum}, batches of {args.batch_size}")
-    history = []
+    history, losses = [], []
     for epoch in range(1, args.epochs + 1):
         total = 0.0
         for xb, yb in loader:
@@ -133,6 +154,7 @@ def main(argv=None) -> dict:
             total += loss.item() * len(yb)
         acc = evaluate(model, xtest, ytest)
         history.append(acc)
+        losses.append(total / len(ytrain))
         print(f"epoch {epoch:3d}  train loss {total / len(ytrain):.4f}  test accuracy {acc:.4f}")
     print(f"\ntest accuracy {history[-1]:.4f} with {info.total_params:,} parameters")
     print_filters(model[0])
@@ -142,6 +164,7 @@ def main(argv=None) -> dict:
         args.out.mkdir(parents=True, exist_ok=True)
         files.append(draw(model, side, args.out))
         print(f"\nwrote {files[0]}")
+        files.extend(f for f in figures(model, xtest, ytest, side, losses, args.out) if f)
     return {"test_accuracy": history[-1], "history": history, "params": info.total_params,
             "files": files}
 

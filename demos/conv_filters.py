@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -214,8 +215,23 @@ def main(argv=None) -> dict:
             [("digit", filtered["image"])] + [(n, filtered[n]) for n in FILTERS]]
     svg_grids(rows, path)
     print(f"\nwrote {path}")
+    import _figures
+    files = [
+        _figures.number_grids([("X image", X_IMAGE)] + [(f"{n} kernel", k) for n, k in
+                                                       KERNELS.items()],
+                              args.out / "conv_filters_inputs.png",
+                              "The 5×5 X image and the three 3×3 kernels"),
+        _figures.number_grids([(f"{n} feature map", m) for n, m in maps.items()],
+                              args.out / "conv_filters_maps.png",
+                              "Convolution (stride 1, no padding): one number per window"),
+        _figures.number_grids([("input 0..15", np.arange(16.0).reshape(4, 4)),
+                               ("max pool 2×2, stride 2", pooled)],
+                              args.out / "conv_filters_pooling.png",
+                              "Max pooling keeps the largest number of each 2×2 block"),
+    ]
     return {"maps": maps, "pooled": pooled, "filtered": filtered,
-            "params": {"dense": dense, "conv": convo}, "files": [path]}
+            "params": {"dense": dense, "conv": convo},
+            "files": [path] + [f for f in files if f is not None]}
 
 
 if __name__ == "__main__":

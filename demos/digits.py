@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -215,6 +216,20 @@ def main(argv=None) -> dict:
                      [f"true {ytest[i]}, said {pred[i]}" for i in wrong], side)
 
     args.out.mkdir(parents=True, exist_ok=True)
+    import _figures
+    figures = [
+        _figures.loss_curve([h[0] for h in history], args.out / "digits_loss.png",
+                            "Digits MLP: cross-entropy per epoch", xlabel="epoch",
+                            extra={"validation loss": [h[1] for h in history]}),
+        _figures.confusion_heatmap(cm, args.out / "digits_confusion.png",
+                                   "Digits MLP, test set"),
+    ]
+    wrong = np.flatnonzero(pred != ytest)[:10]
+    if len(wrong):
+        figures.append(_figures.image_row(
+            [xtest[i].reshape(side, side) for i in wrong],
+            [f"true {ytest[i]}, said {pred[i]}" for i in wrong],
+            args.out / "digits_misclassified.png", "Test digits the MLP gets wrong", rows=2))
     path = args.out / "digits_mlp.mgnn"
     mg.save({"model": model.state_dict(), "mean": mean, "std": std, "epoch": best_epoch,
              "test_accuracy": acc}, path)
@@ -226,7 +241,7 @@ def main(argv=None) -> dict:
     return {"test_accuracy": acc, "train_accuracy": train_acc, "confusion": cm,
             "best_epoch": best_epoch, "epochs_run": len(history),
             "params": info.total_params, "lecture_params": lecture.total_params,
-            "files": files}
+            "files": files + [f for f in figures if f is not None]}
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Teaching pictures: the XOR network's graph after one backward pass, backpropagation
 step by step, and architecture diagrams of an MLP, a CNN and a small ResNet.
 
-Everything lands in demos/out/ (SVG and PNG pictures, HTML steppers to open in any
-browser). Deterministic: the weights come from ``np.random.default_rng(0)``.
+Everything lands in demos/out/ or --out, named graphs_*.svg / .png / .html (SVG and
+PNG pictures, HTML steppers to open in any browser), so nothing overwrites xor.py's
+files. Deterministic: the weights come from ``np.random.default_rng(0)``. Graphs are
+recorded inside ``mg.viz.keep()``, so their values and gradients stay readable after a
+plain ``backward()``.
 
     python demos/draw_graphs.py            # needs Graphviz's `dot` for the pictures
     python demos/draw_graphs.py --dot-only # writes only the DOT text (no dot needed)
@@ -31,16 +34,13 @@ OUT = Path(__file__).resolve().parent / "out"
 def xor_data():
     X = mg.tensor([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=mg.float32)
     Y = mg.tensor([[0], [1], [1], [0]], dtype=mg.float32)
-    # The input is drawn only if it takes part in differentiation: asking for dL/dX
-    # puts X (and its gradient, which says how each input value moves the loss) in the
-    # picture next to the parameters.
-    X.requires_grad = True
-    X.name = "X (inputs)"
+    X.name = "X (inputs)"   # data and targets are drawn dashed: they need no gradient
     Y.name = "Y"
     return X, Y
 
 
 def save(picture, name: str, dot_only: bool, formats=("svg", "png")) -> None:
+    name = f"graphs_{name}"
     if dot_only:
         (OUT / f"{name}.dot").write_text(picture.source, encoding="utf-8")
         print(f"  {name}.dot")
@@ -50,19 +50,23 @@ def save(picture, name: str, dot_only: bool, formats=("svg", "png")) -> None:
     print(f"  {name}.{' / .'.join(formats)}")
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dot-only", action="store_true",
                     help="write the DOT text only (no Graphviz needed)")
     ap.add_argument("--docs", action="store_true",
                     help="also write the pictures of docs/visualization.md to docs/_static")
-    args = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=None, help="folder for the pictures")
+    args = ap.parse_args(argv)
+    global OUT
+    if args.out is not None:
+        OUT = args.out
     dot_only = args.dot_only
     if not dot_only and shutil.which("dot") is None:
-        print("Graphviz's `dot` was not found: writing DOT text only. Install it with "
-              "`sudo apt-get install graphviz` (or `brew install graphviz`) for pictures.")
+        print("skipped the pictures (wrote DOT text only): Graphviz's `dot` is not "
+              "installed (sudo apt-get install graphviz, brew install graphviz)")
         dot_only = True
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     mg.manual_seed(0)
 
@@ -70,9 +74,10 @@ def main() -> None:
     print("XOR network, one backward pass:")
     model = xor_network(rng)
     X, Y = xor_data()
-    loss = nn.MSELoss()(model(X), Y)
+    with mg.viz.keep():               # values and gradients stay for the pictures
+        loss = nn.MSELoss()(model(X), Y)
     loss.name = "loss"
-    loss.backward(retain_graph=True)   # kept so the stepper below can replay it
+    loss.backward()
     save(draw_graph(loss, model, show_derivative=True,
                     title="XOR network 2-4-1 after one backward pass"), "xor_graph", dot_only)
     save(draw_graph(loss, model, collapse="modules", rankdir="TB",
@@ -82,29 +87,33 @@ def main() -> None:
     print("Backpropagation, step by step:")
     # the lecture's worked example: one neuron y = w·x + b, w = 0.4, b = 0.1, x = 0.15,
     # target 0.3, squared error (0.3 - 0.16)² ≈ 0.019
-    w = mg.tensor(0.4, requires_grad=True)
-    w.name = "w"
-    b = mg.tensor(0.1, requires_grad=True)
-    b.name = "b"
-    x = mg.tensor(0.15)
-    y = w * x + b
-    y.name = "ŷ"
-    err = (mg.tensor(0.3) - y) ** 2
+    with mg.viz.keep():
+        w = mg.tensor(0.4, requires_grad=True)
+        w.name = "w"
+        b = mg.tensor(0.1, requires_grad=True)
+        b.name = "b"
+        x = mg.tensor(0.15)
+        x.name = "x"
+        target = mg.tensor(0.3)
+        target.name = "target"
+        y = w * x + b
+        y.name = "ŷ"
+        err = (target - y) ** 2
     err.name = "loss"
     frames = backward_steps(err, show_derivative=True, title="One neuron: ŷ = w·x + b")
     if dot_only:
-        print(f"  backprop_neuron: {len(frames)} frames (HTML needs dot)")
+        print(f"  graphs_backprop_neuron: {len(frames)} frames (HTML needs dot)")
     else:
-        save_steps(frames, OUT / "backprop_neuron.html",
+        save_steps(frames, OUT / "graphs_backprop_neuron.html",
                    title="Backpropagation through one neuron, step by step")
-        print(f"  backprop_neuron.html ({len(frames)} steps)")
+        print(f"  graphs_backprop_neuron.html ({len(frames)} frames)")
     frames = backward_steps(loss, model, title="XOR network 2-4-1")
     if dot_only:
-        print(f"  backprop_xor: {len(frames)} frames (HTML needs dot)")
+        print(f"  graphs_backprop_xor: {len(frames)} frames (HTML needs dot)")
     else:
-        save_steps(frames, OUT / "backprop_xor.html",
+        save_steps(frames, OUT / "graphs_backprop_xor.html",
                    title="Backpropagation through the XOR network, step by step")
-        print(f"  backprop_xor.html ({len(frames)} steps)")
+        print(f"  graphs_backprop_xor.html ({len(frames)} frames)")
 
     # 3. architecture diagrams
     print("Architectures:")
@@ -127,9 +136,10 @@ def main() -> None:
     cell, head = nn.LSTMCell(3, 4), nn.Linear(4, 1)
     seq = mg.tensor(rng.standard_normal((20, 2, 3)), dtype=mg.float32)
     state = None
-    for t in range(seq.shape[0]):
-        state = cell(seq[t], state)
-    out = head(state[0]).sum()
+    with mg.viz.keep():
+        for t in range(seq.shape[0]):
+            state = cell(seq[t], state)
+        out = head(state[0]).sum()
     out.backward()
     names = nn.ModuleDict({"cell": cell, "head": head})   # names for the picture
     save(draw_graph(out, names, collapse="modules", fold=True,
@@ -158,11 +168,13 @@ def docs_pictures(static: Path | None = None, fmt: str = "svg") -> None:
         y.name = "y"
         return y
 
-    y = neuron()
+    with mg.viz.keep():
+        y = neuron()
     y.backward()
     pictures = {"viz_neuron": draw_graph(y, show_derivative=True, legend=False)}
-    y = neuron()
-    pictures["viz_step"] = backward_steps(y, legend=False)[1]
+    with mg.viz.keep():
+        y = neuron()
+    pictures["viz_step"] = backward_steps(y, legend=False, layout="wide")[2]
     # gradient health: a dead ReLU, a healthy path, a vanishing one, a NaN
     a = mg.tensor([-1.0, -2.0], requires_grad=True)
     a.name = "dead"
@@ -172,7 +184,8 @@ def docs_pictures(static: Path | None = None, fmt: str = "svg") -> None:
     v.name = "tiny"
     n = mg.tensor([0.0, 4.0], requires_grad=True)
     n.name = "sqrt at 0"
-    loss = a.relu().sum() + (h * h).sum() + (v * 1e-5).sum() + n.sqrt().sum()
+    with mg.viz.keep():
+        loss = a.relu().sum() + (h * h).sum() + (v * 1e-5).sum() + n.sqrt().sum()
     loss.name = "loss"
     with np.errstate(divide="ignore"):
         loss.backward()

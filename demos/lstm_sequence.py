@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -135,11 +136,15 @@ def unrolled_cell(model: NextBit, x: np.ndarray, y: np.ndarray):
             getattr(cell, name).data[...] = getattr(lstm, name + "_l0").data
     state = None
     xt = mg.tensor(x)
-    for t in range(x.shape[1]):
-        state = cell(xt[:, t], state)       # (h, c) carried to the next step
-    logits = model.head(state[0])[:, 0]
-    loss = F.binary_cross_entropy_with_logits(logits, mg.tensor(y))
+    target = mg.tensor(y)
+    target.name = "next bits"
+    with mg.viz.keep():                     # values and gradients stay for the picture
+        for t in range(x.shape[1]):
+            state = cell(xt[:, t], state)   # (h, c) carried to the next step
+        logits = model.head(state[0])[:, 0]
+        loss = F.binary_cross_entropy_with_logits(logits, target)
     loss.name = "loss"
+    model.head.zero_grad()   # the picture shows this pass's gradients, not training's sum
     loss.backward()
     with mg.no_grad():
         diff = float(np.abs(logits.data - model(xt).data).max())
@@ -183,7 +188,7 @@ def main(argv=None) -> dict:
     print()
     view = mg.viz.watch(model, inputs=xtr, targets=ytr, title=f"LSTM predicting the LFSR "
                         f"x^{n} + x^{k} + 1") if args.watch else None
-    train(model, xtr, ytr, args.steps, args.lr, view=view)
+    losses = train(model, xtr, ytr, args.steps, args.lr, view=view)
 
     test_acc = float((predict(model, xte) == yte).mean())
     print(f"\nnext-bit accuracy on the {args.test} bits it never saw: {test_acc:.4f}")
@@ -201,6 +206,8 @@ def main(argv=None) -> dict:
 
     result = {"period": p, "test_accuracy": test_acc, "generated_accuracy": gen_acc,
               "files": []}
+    import _figures
+    args.out.mkdir(parents=True, exist_ok=True)
     if view is not None:
         result["watch"] = view.save(args.out / "lstm_training.html")
         print(f"wrote {result['watch']}: the training, step by step")
@@ -211,16 +218,20 @@ def main(argv=None) -> dict:
         picture = draw_graph(loss, names, collapse="modules", fold=True,
                              title=f"LSTMCell unrolled over {w} time steps, folded "
                                    "(×N = N repeated calls)")
-        args.out.mkdir(parents=True, exist_ok=True)
         if shutil.which("dot"):
             picture.render(args.out / "lstm_lfsr", format="svg", cleanup=True)
             path = args.out / "lstm_lfsr.svg"
+            print(f"wrote {path}")
         else:
             path = args.out / "lstm_lfsr.dot"
             path.write_text(picture.source, encoding="utf-8")
-        print(f"wrote {path}")
+            _figures.have_dot(f"lstm_lfsr.svg (wrote the DOT text {path})")
         result["files"].append(path)
         result["unrolled_difference"] = diff
+    curve = _figures.loss_curve(losses, args.out / "lstm_loss.png",
+                                "LSTM on the LFSR: binary cross-entropy per Adam step")
+    if curve:
+        result["files"].append(curve)
     return result
 
 

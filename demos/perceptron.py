@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -184,7 +185,7 @@ def main(argv=None) -> dict:
     print(f"   (backpropagation cannot train it: d step/dz = 0, so every gradient is "
           f"{zero_gradient():g})")
     print("   each run starts from nn.Linear's random initial weights")
-    trained = {}
+    trained, histories = {}, {}
     result = {"tables": tables, "trained": {}}
     for name in ("AND", "OR"):
         model, epochs, errors = perceptron_rule(TARGETS[name], lr=args.lr, rng=rng)
@@ -194,8 +195,11 @@ def main(argv=None) -> dict:
         print(f"        w = ({w[0]:+.2f}, {w[1]:+.2f}), b = {b:+.2f}; outputs {out.tolist()} "
               f"(target {TARGETS[name].astype(int).tolist()})")
         trained[name] = model
+        histories[name] = errors
         result["trained"][name] = {"epochs": epochs, "outputs": out.tolist()}
-    model, epochs, errors = perceptron_rule(TARGETS["XOR"], lr=args.lr, rng=rng, max_epochs=20)
+    model, epochs, xor_errors = perceptron_rule(TARGETS["XOR"], lr=args.lr, rng=rng,
+                                                max_epochs=20)
+    errors = xor_errors
     print(f"   XOR: {epochs} epochs, mistakes per epoch {errors}")
     print("        the rule never settles: no weights get all four right")
 
@@ -213,7 +217,18 @@ def main(argv=None) -> dict:
     path = args.out / "perceptron.svg"
     draw(trained, path)
     print(f"\nwrote {path}")
-    result["files"] = [path]
+    import _figures
+    lines = {name: (m.linear.weight.data[0], float(m.linear.bias.data[0]))
+             for name, m in trained.items()}
+    files = [_figures.half_planes(lines, X, TARGETS["XOR"], args.out / "perceptron_planes.png",
+                                  "Each trained perceptron is one line; XOR's points "
+                                  "(red: 1) need two"),
+             _figures.loss_curve([max(e, 0) for e in histories["AND"]],
+                                 args.out / "perceptron_mistakes.png",
+                                 "Perceptron rule on AND: mistakes per epoch", xlabel="epoch",
+                                 extra={"OR": histories["OR"], "XOR (never 0)": xor_errors},
+                                 log=False)]
+    result["files"] = [path] + [f for f in files if f is not None]
     return result
 
 

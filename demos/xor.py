@@ -2,11 +2,14 @@
 
 Tanh hidden layer, sigmoid output, mean squared error, weights 0.5·N(0, 1), biases 0,
 plain gradient descent with learning rate 10 for 500 steps. Prints the loss as it falls
-and the final predictions, then draws the computational graph of one training step with
-every value, gradient and local derivative (demos/out/xor_graph.svg) and writes a
-step-by-step backpropagation player (demos/out/xor_backprop.html).
+and the final predictions, draws the loss curve (xor_loss.png), then the computational
+graph of one more training step with every value, gradient and local derivative
+(xor_graph.svg) and a step-by-step backpropagation player (xor_backprop.html), all in
+demos/out/ or --out. Without Graphviz's `dot` it says so in one line and writes the
+DOT text instead.
 
     python demos/xor.py                 # train, print, draw
+    python demos/xor.py --out /tmp/xor  # somewhere else
     python demos/xor.py --no-draw       # train and print only (no Graphviz needed)
     python demos/xor.py --watch         # also demos/out/xor_training.html: watch it learn
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the demos' _figures.py
 
 import microgradnn as mg  # noqa: E402
 from microgradnn import nn  # noqa: E402
@@ -60,51 +64,61 @@ def train(model: nn.Module, steps: int = 500, lr: float = 10.0, log_every: int =
     return losses
 
 
-def draw(model: nn.Module) -> None:
-    """Picture one more forward and backward pass, with values, gradients and derivatives."""
-    from microgradnn.viz import backward_steps, draw_graph, save_steps
+def draw(model: nn.Module, out: Path = OUT) -> dict:
+    """Picture one more forward and backward pass, with values, gradients and derivatives.
+
+    Recorded inside ``viz.keep()`` (nodes keep their values and gradients for the
+    pictures) after ``zero_grad()``, so every gradient drawn is this pass's own, not a
+    sum with the last training step's. Returns the tensors drawn (for the tests)."""
+    from microgradnn.viz import backward_steps, draw_graph
+
+    from _figures import have_dot
 
     x, y = mg.tensor(X), mg.tensor(Y)
     x.name, y.name = "x", "target"
-    loss = nn.functional.mse_loss(model(x), y)
+    with mg.viz.keep():
+        loss = nn.functional.mse_loss(model(x), y)
     loss.name = "loss"
-    loss.backward(retain_graph=True)  # retained: the stepper replays this backward pass
-    OUT.mkdir(exist_ok=True)
+    model.zero_grad()
+    loss.backward()
+    out.mkdir(parents=True, exist_ok=True)
     graph = draw_graph(loss, model, show_derivative=True, title="XOR network: one training step")
-    (OUT / "xor_graph.dot").write_text(graph.source)
-    frames = backward_steps(loss, model)
-    save_steps(frames, OUT / "xor_backprop.html")
-    if shutil.which("dot"):
-        graph.render(OUT / "xor_graph", format="svg", cleanup=True)
-        print(f"drew {OUT / 'xor_graph.svg'} and {OUT / 'xor_backprop.html'} "
-              f"({len(frames)} backward steps)")
-    else:
-        print(f"Graphviz's `dot` is not installed: wrote the DOT text {OUT / 'xor_graph.dot'} "
-              "(install graphviz to render it)")
+    (out / "xor_graph.dot").write_text(graph.source, encoding="utf-8")
+    if not have_dot(f"xor_graph.svg and xor_backprop.html (wrote {out / 'xor_graph.dot'})"):
+        return {"loss": loss}
+    graph.render(out / "xor_graph", format="svg", cleanup=True)
+    steps = backward_steps(loss, model, title="XOR network: backpropagation")
+    steps.save(out / "xor_backprop.html", title="Backpropagation through the XOR network")
+    print(f"drew {out / 'xor_graph.svg'} and {out / 'xor_backprop.html'} "
+          f"({len(steps) - 1} backward steps)")
+    return {"loss": loss}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--no-draw", action="store_true", help="skip the pictures")
-    ap.add_argument("--watch", nargs="?", type=Path, const=OUT / "xor_training.html",
-                    metavar="HTML", help="record the training as a page (default "
-                    "demos/out/xor_training.html)")
+    ap.add_argument("--out", type=Path, default=OUT, help="folder for the pictures")
+    ap.add_argument("--watch", nargs="?", const="", default=None, metavar="HTML",
+                    help="record the training as a page (default OUT/xor_training.html)")
     args = ap.parse_args(argv)
 
     model = build(np.random.default_rng(0))
     view = None if args.watch is None else mg.viz.watch(
         model, inputs=X, targets=Y, title="XOR: the 2-4-1 network of the lecture")
-    train(model, steps=args.steps, view=view)
+    losses = train(model, steps=args.steps, view=view)
     if view is not None:
-        print(f"wrote {view.save(args.watch)}: the training, step by step (open it in a "
+        page = Path(args.watch) if args.watch else args.out / "xor_training.html"
+        print(f"wrote {view.save(page)}: the training, step by step (open it in a "
               "browser)")
     with mg.no_grad():
         pred = model(mg.tensor(X)).data[:, 0]
     for inputs, p, target in zip(X, pred, Y[:, 0]):
         print(f"{inputs.astype(int).tolist()} -> {p:.4f}   (target {int(target)})")
     if not args.no_draw:
-        draw(model)
+        from _figures import loss_curve
+        loss_curve(losses, args.out / "xor_loss.png", "XOR 2-4-1: mean squared error")
+        draw(model, args.out)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,14 @@ def svg_ok(path: Path) -> None:
     assert root.tag.endswith("svg")
 
 
+def pngs(folder: Path, *names: str) -> None:
+    """The demo's matplotlib figures were written (skipped when matplotlib is missing)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        return
+    for name in names:
+        assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
 needs_sklearn = pytest.mark.skipif(importlib.util.find_spec("sklearn") is None,
                                    reason="the 8×8 digits need scikit-learn")
 
@@ -48,8 +56,8 @@ def test_demo_has_docstring_and_main(name):
         assert "--out" in text and "manual_seed(0)" in text
 
 
-def test_xor(capsys):
-    load("xor").main(["--steps", "300", "--no-draw"])
+def test_xor(capsys, tmp_path):
+    load("xor").main(["--steps", "300", "--no-draw", "--out", str(tmp_path)])
     lines = re.findall(r"^\[(\d), (\d)\] -> ([\d.]+)", capsys.readouterr().out, re.M)
     assert [(int(a), int(b)) for a, b, _ in lines] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert [round(float(p)) for _, _, p in lines] == [0, 1, 1, 0]
@@ -58,12 +66,11 @@ def test_xor(capsys):
 def test_draw_graphs_dot_only(tmp_path, monkeypatch):
     demo = load("draw_graphs")
     monkeypatch.setattr(demo, "OUT", tmp_path)
-    monkeypatch.setattr(sys, "argv", ["draw_graphs.py", "--dot-only"])
-    demo.main()
+    demo.main(["--dot-only", "--out", str(tmp_path)])
     for name in ("xor_graph", "xor_layers", "mlp", "cnn", "resnet", "lstm_folded"):
-        source = (tmp_path / f"{name}.dot").read_text(encoding="utf-8")
+        source = (tmp_path / f"graphs_{name}.dot").read_text(encoding="utf-8")
         assert source.startswith("digraph")
-    assert "330 parameters" in (tmp_path / "mlp.dot").read_text(encoding="utf-8")
+    assert "330 parameters" in (tmp_path / "graphs_mlp.dot").read_text(encoding="utf-8")
 
 
 def test_perceptron(tmp_path, capsys):
@@ -74,6 +81,7 @@ def test_perceptron(tmp_path, capsys):
     assert r["grid_best"] == {"AND": 4, "OR": 4, "NAND": 4, "XOR": 3}
     assert "every gradient is 0" in capsys.readouterr().out
     svg_ok(tmp_path / "perceptron.svg")
+    pngs(tmp_path, "perceptron_planes", "perceptron_mistakes")
 
 
 def test_activations(tmp_path):
@@ -91,6 +99,7 @@ def test_activations(tmp_path):
 def test_conv_filters(tmp_path):
     demo = load("conv_filters")
     r = demo.main(["--out", str(tmp_path)])
+    pngs(tmp_path, "conv_filters_inputs", "conv_filters_maps", "conv_filters_pooling")
     for name, expected in demo.EXPECTED.items():
         np.testing.assert_array_equal(r["maps"][name], expected)
     np.testing.assert_array_equal(r["pooled"], [[5, 7], [13, 15]])
@@ -106,6 +115,7 @@ def test_digits(tmp_path):
     assert r["test_accuracy"] > 0.8
     assert r["params"] == 64 * 100 + 100 + 100 * 10 + 10 and r["lecture_params"] == 330
     assert r["confusion"].sum() == 449
+    pngs(tmp_path, "digits_loss", "digits_confusion", "digits_misclassified")
     ckpt = mg.load(tmp_path / "digits_mlp.mgnn")
     assert ckpt["model"]["0.weight"].shape == (100, 64)
 
@@ -129,8 +139,9 @@ def test_cnn_digits(tmp_path):
     r = load("cnn_digits").main(["--epochs", "1", "--out", str(tmp_path)])
     assert r["test_accuracy"] > 0.6
     assert r["params"] == (8 * 9 + 8) + (16 * 8 * 9 + 16) + (64 * 10 + 10)
-    (path,) = r["files"]
+    path = r["files"][0]
     assert path.exists() and path.suffix in (".svg", ".dot")
+    pngs(tmp_path, "cnn_digits_loss", "cnn_digits_filters", "cnn_digits_feature_maps")
 
 
 def test_lstm_sequence(tmp_path):
@@ -139,7 +150,8 @@ def test_lstm_sequence(tmp_path):
     assert r["period"] == 1023
     assert r["test_accuracy"] > 0.7
     assert r["unrolled_difference"] < 1e-5                   # LSTMCell loop == nn.LSTM
-    (path,) = r["files"]
+    path = r["files"][0]
+    pngs(tmp_path, "lstm_loss")
     assert path.exists()
     if path.suffix == ".svg":
         assert "×" in path.read_text(encoding="utf-8")        # folded repeated calls
@@ -152,6 +164,7 @@ def test_autoencoder(tmp_path):
     assert r["mse_after"] < 0.5 * r["mse_before"]
     assert r["code_neighbour_accuracy"] > 0.3
     svg_ok(tmp_path / "autoencoder_codes.svg")
+    pngs(tmp_path, "autoencoder_loss", "autoencoder_reconstructions")
     r = demo.main(["--epochs", "1", "--bottleneck", "2", "--noise", "0.3", "--show", "1",
                    "--out", str(tmp_path)])
     assert r["mse_noisy_input"] > 0.05 and r["mse_after"] < r["mse_before"]

@@ -868,3 +868,27 @@ def test_highlight_paints_the_node_red_with_its_message():
         draw_graph(y, highlight=Failure(other.grad_fn, "elsewhere"))
     with pytest.raises(TypeError, match=r"\.node and \.message"):
         draw_graph(y, highlight=[object()])
+
+
+@needs_dot
+def test_slide_layout_keeps_a_long_chain_within_a_slide():
+    x = mg.tensor([0.5, -0.25], requires_grad=True)
+    y = x
+    for i in range(24):
+        y = (y * 0.9).tanh() if i % 2 else y + 0.1
+    loss = y.sum()
+    loss.backward()
+
+    def aspect(pic):
+        head = pic.pipe(format="plain", encoding="utf-8").split()
+        return float(head[2]) / float(head[3])
+
+    wide = draw_graph(loss, legend=False)
+    slide = draw_graph(loss, layout="slide")
+    assert aspect(wide) > 8                       # one long line
+    assert 0.8 < aspect(slide) < 3.5              # rows: about a 16:9 slide
+    src = slide.source
+    assert src.count("rank=same") >= 2 and "rankdir=TB" in src and "Legend" not in src
+    assert 'POINT-SIZE="14"' in src and 'POINT-SIZE="10"' not in src   # larger text
+    with pytest.raises(ValueError, match="layout must be"):
+        draw_graph(loss, layout="tall")

@@ -131,7 +131,10 @@ def test_cnn_shapes_and_parameter_counts():
                       "3: Flatten", "4: Linear", "output (2, 10)"])
     conv = text(nodes(src)[ids[1]])
     assert "→ (2, 8, 28, 28)" in conv and "80 parameters" in conv
-    assert "stride=(1, 1)" in conv           # settings are not broken inside parentheses
+    assert "kernel_size=(3, 3), padding=(1, 1)" in conv   # kept whole inside parentheses
+    assert "stride" not in conv                          # left at its default: not shown
+    full = text(nodes(draw_model(cnn, (2, 1, 28, 28), show_defaults=True).source)[ids[1]])
+    assert "stride=(1, 1)" in full and "bias=True" not in text(nodes(src)[ids[4]])
     assert "→ (2, 8, 14, 14)" in text(nodes(src)[ids[3]])
     assert "→ (2, 1568)" in text(nodes(src)[ids[4]])
     total = sum(p.data.size for p in cnn.parameters())

@@ -371,7 +371,7 @@ def _best_rows(d: Display, body, at: int, graph_attr, node_attr, edge_attr) -> i
     if levels <= 1 or shutil.which("dot") is None:
         return guess
     best, best_scale = guess, 0.0
-    for n_rows in sorted({max(1, guess - 1), guess, min(levels, guess + 1)}):
+    for n_rows in range(max(1, guess - 1), min(levels, guess + 6) + 1):
         pic = dot.new_picture(graph_attr, node_attr, edge_attr)
         pic.body.extend(body[:at] + _rows(d, n_rows) + body[at:])
         try:
@@ -382,7 +382,7 @@ def _best_rows(d: Display, body, at: int, graph_attr, node_attr, edge_attr) -> i
         scale = min(SLIDE_BOX[0] / w, SLIDE_BOX[1] / h)
         if scale > best_scale * 1.02:  # fewer rows unless more are clearly better
             best, best_scale = n_rows, scale
-        elif scale < best_scale:
+        elif n_rows > guess:
             break  # past the best: more rows only get worse
     return best
 
@@ -423,9 +423,14 @@ def _rows(d: Display, n_rows: int) -> list[str]:
     per_row = math.ceil(len(levels) / n_rows)
     row_of = {lv: i // per_row for i, lv in enumerate(levels)}
     rows: dict[int, list[str]] = {}
-    for u in chain:
+    for u in sorted(chain, key=lambda u: (depth[u], u)):
         rows.setdefault(row_of[depth[u]], []).append(node_id(d, u))
-    return ["\t{rank=same; " + "; ".join(ids) + "}\n" for _, ids in sorted(rows.items())]
+    ordered = [ids for _, ids in sorted(rows.items())]
+    out = ["\t{rank=same; " + "; ".join(ids) + "}\n" for ids in ordered]
+    # rows start under each other, as lines of text do (not as a staircase)
+    for above, below in zip(ordered, ordered[1:]):
+        out.append(f"\t{above[0]} -> {below[0]} [style=invis weight=8]\n")
+    return out
 
 
 def node_id(d: Display, u: int) -> str:

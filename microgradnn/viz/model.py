@@ -46,7 +46,7 @@ def _family(module: Any) -> tuple[str, str, str]:
 def draw_model(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int]] | None = None,
                *, input: Tensor | Sequence[Tensor] | None = None, dtype=None,
                rankdir: str = "TB", show_repr: bool = True, legend: bool = True,
-               title: str | None = None):
+               title: str | None = None, show_defaults: bool = False):
     """Draw a network's architecture: a node per layer call with its output shape and
     parameter count, arrows where data flows, containers as labelled clusters.
 
@@ -59,6 +59,8 @@ def draw_model(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int
         dtype: dtype of the zeros made from ``input_shape`` (default: the default float).
         rankdir: ``"TB"`` (top to bottom, default) or ``"LR"``, ``"BT"``, ``"RL"``.
         show_repr: write each layer's settings (``extra_repr``, e.g. ``in_features=2``).
+        show_defaults: also the settings left at their defaults (``bias=True``,
+            ``stride=(1, 1)``); by default they are left out, so slides stay short.
         legend: add a key of layer colours. ``title``: replaces the default caption
             (the model's class and parameter count).
 
@@ -109,7 +111,8 @@ def draw_model(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int
     g = walk.extract(roots) if roots else walk.Graph()
     names = walk.Names(g, model, "draw_model")
     d = walk.build(g, names, "modules", "draw_model")
-    return _emit(model, d, inputs, outputs, calls, rankdir, show_repr, legend, title)
+    return _emit(model, d, inputs, outputs, calls, rankdir, show_repr, legend, title,
+                 show_defaults)
 
 
 def _make_inputs(input_shape, input, dtype) -> list[Tensor]:
@@ -199,7 +202,41 @@ def _owner_frame(d: walk.Display, module, near):
     return None
 
 
-def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, legend, title):
+def without_defaults(module: Any, text: str) -> str:
+    """``extra_repr`` text without the ``name=value`` settings equal to the default of
+    the layer's constructor (``stride=(1, 1)`` for a default ``stride=1``).
+
+    >>> from microgradnn import nn
+    >>> without_defaults(nn.Linear(2, 4), "in_features=2, out_features=4, bias=True")
+    'in_features=2, out_features=4'
+    """
+    import inspect
+    try:
+        params = inspect.signature(type(module).__init__).parameters
+    except (TypeError, ValueError):
+        return text
+    kept = []
+    for piece in style._split_top_level(text):
+        piece = piece.rstrip(",").strip()
+        key, eq, value = piece.partition("=")
+        p = params.get(key.strip()) if eq else None
+        if p is not None and p.default is not inspect.Parameter.empty and \
+                value.strip() in _spellings(p.default):
+            continue
+        kept.append(piece)
+    return ", ".join(kept)
+
+
+def _spellings(default) -> set[str]:
+    """How a default may be printed: ``1`` also as ``(1, 1)`` for a 2-d layer."""
+    out = {repr(default), str(default)}
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        out.update(repr((default,) * n) for n in (1, 2, 3))
+    return out
+
+
+def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, legend, title,
+          show_defaults=False):
     from .graph import _clusters
     g, names, nodes = d.g, d.names, d.nodes
     items = g.items
@@ -262,6 +299,8 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
             detail = []
             if show_repr:
                 rep = module.extra_repr() if hasattr(module, "extra_repr") else ""
+                if rep and not show_defaults:
+                    rep = without_defaults(module, rep)
                 if rep:
                     detail.extend(style.wrap_items(rep, 36))
             detail.append(_shapes_text([items[k].value.shape for k in b.outputs]))

@@ -558,7 +558,7 @@ _PAGE = """<!DOCTYPE html>
   <button id="zoomout" title="zoom out (-)">&#x2212;</button>
   <button id="fit" title="fit to the screen (0)">fit</button>
   <button id="zoomin" title="zoom in (+)">+</button>
-  <button id="full" title="full screen (f)">&#x26F6;</button>
+  <button id="full" title="full screen (f)">full screen</button>
   <span class="hint">keys: &#x2190; &#x2192; space + &#x2212; 0 f</span>
 </header>
 <div id="caption"></div>
@@ -580,6 +580,7 @@ _PAGE = """<!DOCTYPE html>
     svg.dataset.w = parseFloat(svg.getAttribute("width"));
     svg.dataset.h = parseFloat(svg.getAttribute("height"));
     svg.removeAttribute("width"); svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMin meet");  // fitted: at the top
   }});
   function applyZoom() {{
     var svg = frames[current].querySelector("svg");
@@ -617,7 +618,8 @@ _PAGE = """<!DOCTYPE html>
     }});
     applyZoom();
     if (!fromHash && window.location.hash !== "#" + (current + 1)) {{
-      history.replaceState(null, "", "#" + (current + 1));
+      // inside a notebook's iframe (srcdoc) there is no URL of its own to follow
+      try {{ history.replaceState(null, "", "#" + (current + 1)); }} catch (e) {{}}
     }}
   }}
   function setZoom(z) {{ zoom = z; applyZoom(); }}
