@@ -187,3 +187,14 @@ def test_xor_lbfgs_mnist_files(tmp_path):
     r = load("xor_lbfgs").main(["--seeds", "1", "--mnist", str(data), "--adam-epochs", "2",
                                 "--tanh-epochs", "2", "--no-sklearn", "--out", str(tmp_path)])
     assert 0 <= r["adam_accuracy"] <= 1 and 0 <= r["tanh_test_loss"] <= 1
+
+
+@needs_sklearn
+def test_residual_depth(tmp_path):
+    r = load("residual_depth").main(["--depths", "4", "16", "--epochs", "4",
+                                     "--out", str(tmp_path)])
+    t = r["table"]
+    assert r["first_layer_ratio"] > 1e4                # the plain net's gradient vanished
+    assert t["residual_16"]["test_accuracy"] > 0.8     # the residual one trains
+    assert t["plain_16"]["test_accuracy"] < 0.3        # the plain one does not
+    assert (tmp_path / "residual_depth.png").stat().st_size > 1000
