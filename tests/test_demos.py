@@ -198,3 +198,14 @@ def test_residual_depth(tmp_path):
     assert t["residual_16"]["test_accuracy"] > 0.8     # the residual one trains
     assert t["plain_16"]["test_accuracy"] < 0.3        # the plain one does not
     assert (tmp_path / "residual_depth.png").stat().st_size > 1000
+
+
+def test_losses(tmp_path):
+    r = load("losses").main(["--points", "51", "--steps", "4", "--out", str(tmp_path)])
+    assert r["at_margin"]["hinge"] == (0.0, 2.0) and r["at_margin"]["squared"] == (0.0, 4.0)
+    assert r["at_margin"]["logistic"] == pytest.approx((np.log1p(np.exp(-1)), np.log1p(np.e)))
+    assert all(e < 1e-12 for e in r["max_error"].values())     # autograd == the formulas
+    w, loss, _ = zip(*r["descent"])
+    assert w[0] == 0.4 and round(loss[0], 4) == 0.0196 and round(loss[1], 3) == 0.004
+    assert all(a > b for a, b in zip(loss, loss[1:])) and 1.2 < w[-1] < 4 / 3
+    assert (tmp_path / "losses.png").stat().st_size > 1000
