@@ -209,3 +209,16 @@ def test_losses(tmp_path):
     assert w[0] == 0.4 and round(loss[0], 4) == 0.0196 and round(loss[1], 3) == 0.004
     assert all(a > b for a, b in zip(loss, loss[1:])) and 1.2 < w[-1] < 4 / 3
     assert (tmp_path / "losses.png").stat().st_size > 1000
+
+
+@needs_sklearn
+def test_regularisation(tmp_path):
+    r = load("regularisation").main(["--epochs", "40", "--out", str(tmp_path)])["runs"]
+    none, decay, stop = r["none"], r["weight decay"], r["early stopping"]
+    assert none["train_accuracy"] == 1.0 and none["train_loss"] < 0.01      # memorised
+    assert none["test_loss"] > none["min_test_loss"]                        # then over-fits
+    gap = {k: v["test_loss"] - v["train_loss"] for k, v in r.items()}
+    assert gap["weight decay"] < gap["none"] and decay["train_loss"] > none["train_loss"]
+    assert stop["kept_epoch"] < 40 and stop["test_loss"] < none["test_loss"]
+    assert all(v["test_accuracy"] > 0.85 for v in r.values())
+    assert (tmp_path / "regularisation.png").stat().st_size > 1000
