@@ -222,3 +222,19 @@ def test_regularisation(tmp_path):
     assert stop["kept_epoch"] < 40 and stop["test_loss"] < none["test_loss"]
     assert all(v["test_accuracy"] > 0.85 for v in r.values())
     assert (tmp_path / "regularisation.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                    reason="the cluster-to-key matching uses scipy")
+def test_dtmf(tmp_path):
+    demo = load("dtmf")
+    r = demo.main(["--train", "1600", "--test", "300", "--epochs", "12", "--snrs", "0", "20",
+                   "--out", str(tmp_path)])
+    assert r["accuracy"][0] >= 0.95 and r["accuracy"][20] >= 0.95
+    assert (tmp_path / "dtmf.png").stat().st_size > 1000
+    # the synthesis: the strongest bin of each band of a clean key is one of its tones
+    rng = np.random.default_rng(1)
+    s = demo.spectrum(demo.tones(np.array([13]), 800, rng))[0]    # key '0': 941 + 1336 Hz
+    freqs = np.arange(len(s)) * 8000 / 800
+    low, high = (freqs > 600) & (freqs < 1100), (freqs > 1100) & (freqs < 1700)
+    assert (freqs[low][s[low].argmax()], freqs[high][s[high].argmax()]) == (940.0, 1340.0)
