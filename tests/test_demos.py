@@ -238,3 +238,25 @@ def test_dtmf(tmp_path):
     freqs = np.arange(len(s)) * 8000 / 800
     low, high = (freqs > 600) & (freqs < 1100), (freqs > 1100) & (freqs < 1700)
     assert (freqs[low][s[low].argmax()], freqs[high][s[high].argmax()]) == (940.0, 1340.0)
+
+
+@needs_sklearn
+def test_pca_digits(tmp_path):
+    r = load("pca_digits").main(["--ks", "2", "16", "--epochs", "8", "--out", str(tmp_path)])
+    assert r["explained"][:2].sum() > 0.25 and abs(r["explained"].sum() - 1) < 1e-9
+    assert r["mlp_accuracy"][16] > 0.9 and r["logreg_accuracy"][16] > 0.9
+    assert r["mlp_accuracy"][2] < r["mlp_accuracy"][16]          # two components lose a lot
+    assert r["raw_accuracy"] > 0.9
+    assert (tmp_path / "pca_digits.png").stat().st_size > 1000
+
+
+def test_pca_digits_mnist_files(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, n in (("train", 80), ("test", 20)):
+        np.save(data / f"x{split}.npy", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        np.save(data / f"y{split}.npy", rng.integers(0, 10, n))
+    r = load("pca_digits").main(["--mnist", str(data), "--ks", "2", "64", "--epochs", "1",
+                                 "--out", str(tmp_path)])
+    assert r["ks"] == [2, 64] and len(r["explained"]) == 80      # at most n_train components
