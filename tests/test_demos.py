@@ -260,3 +260,19 @@ def test_pca_digits_mnist_files(tmp_path):
     r = load("pca_digits").main(["--mnist", str(data), "--ks", "2", "64", "--epochs", "1",
                                  "--out", str(tmp_path)])
     assert r["ks"] == [2, 64] and len(r["explained"]) == 80      # at most n_train components
+
+
+@needs_sklearn
+def test_edge_ml(tmp_path):
+    r = load("edge_ml").main(["--epochs", "10", "--finetune", "2", "--levels", "0", "0.5",
+                              "0.9", "--out", str(tmp_path)])
+    assert r["base_accuracy"] > 0.9
+    local, glob, tuned = r["curves"].values()
+    assert local[0] == glob[0] == r["base_accuracy"]            # 0% pruned changes nothing
+    assert glob[1] > r["base_accuracy"] - 0.03                  # half the weights are spare
+    assert tuned[2] > glob[2]                                   # fine-tuning recovers some
+    assert abs(r["removed_sparsity"] - 0.9) < 1e-3
+    size32, acc32 = r["sizes"]["float32"]
+    size8, acc8 = r["sizes"]["int8"]
+    assert size8 < 0.3 * size32 and acc8 > acc32 - 0.02
+    assert (tmp_path / "edge_ml.png").stat().st_size > 1000
