@@ -259,3 +259,92 @@ def test_locate_fault(tmp_path):
     assert path.exists() and path.suffix in (".svg", ".dot")
     if path.suffix == ".svg":
         svg_ok(path)
+
+
+@needs_sklearn
+def test_residual_depth(tmp_path):
+    r = load("residual_depth").main(["--depths", "4", "16", "--epochs", "4",
+                                     "--out", str(tmp_path)])
+    t = r["table"]
+    assert r["first_layer_ratio"] > 1e4                # the plain net's gradient vanished
+    assert t["residual_16"]["test_accuracy"] > 0.8     # the residual one trains
+    assert t["plain_16"]["test_accuracy"] < 0.3        # the plain one does not
+    assert (tmp_path / "residual_depth.png").stat().st_size > 1000
+
+
+def test_losses(tmp_path):
+    r = load("losses").main(["--points", "51", "--steps", "4", "--out", str(tmp_path)])
+    assert r["at_margin"]["hinge"] == (0.0, 2.0) and r["at_margin"]["squared"] == (0.0, 4.0)
+    assert r["at_margin"]["logistic"] == pytest.approx((np.log1p(np.exp(-1)), np.log1p(np.e)))
+    assert all(e < 1e-12 for e in r["max_error"].values())     # autograd == the formulas
+    w, loss, _ = zip(*r["descent"])
+    assert w[0] == 0.4 and round(loss[0], 4) == 0.0196 and round(loss[1], 3) == 0.004
+    assert all(a > b for a, b in zip(loss, loss[1:])) and 1.2 < w[-1] < 4 / 3
+    assert (tmp_path / "losses.png").stat().st_size > 1000
+
+
+@needs_sklearn
+def test_regularisation(tmp_path):
+    r = load("regularisation").main(["--epochs", "40", "--out", str(tmp_path)])["runs"]
+    none, decay, stop = r["none"], r["weight decay"], r["early stopping"]
+    assert none["train_accuracy"] == 1.0 and none["train_loss"] < 0.01      # memorised
+    assert none["test_loss"] > none["min_test_loss"]                        # then over-fits
+    gap = {k: v["test_loss"] - v["train_loss"] for k, v in r.items()}
+    assert gap["weight decay"] < gap["none"] and decay["train_loss"] > none["train_loss"]
+    assert stop["kept_epoch"] < 40 and stop["test_loss"] < none["test_loss"]
+    assert all(v["test_accuracy"] > 0.85 for v in r.values())
+    assert (tmp_path / "regularisation.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                    reason="the cluster-to-key matching uses scipy")
+def test_dtmf(tmp_path):
+    demo = load("dtmf")
+    r = demo.main(["--train", "1600", "--test", "300", "--epochs", "12", "--snrs", "0", "20",
+                   "--out", str(tmp_path)])
+    assert r["accuracy"][0] >= 0.95 and r["accuracy"][20] >= 0.95
+    assert (tmp_path / "dtmf.png").stat().st_size > 1000
+    # the synthesis: the strongest bin of each band of a clean key is one of its tones
+    rng = np.random.default_rng(1)
+    s = demo.spectrum(demo.tones(np.array([13]), 800, rng))[0]    # key '0': 941 + 1336 Hz
+    freqs = np.arange(len(s)) * 8000 / 800
+    low, high = (freqs > 600) & (freqs < 1100), (freqs > 1100) & (freqs < 1700)
+    assert (freqs[low][s[low].argmax()], freqs[high][s[high].argmax()]) == (940.0, 1340.0)
+
+
+@needs_sklearn
+def test_pca_digits(tmp_path):
+    r = load("pca_digits").main(["--ks", "2", "16", "--epochs", "8", "--out", str(tmp_path)])
+    assert r["explained"][:2].sum() > 0.25 and abs(r["explained"].sum() - 1) < 1e-9
+    assert r["mlp_accuracy"][16] > 0.9 and r["logreg_accuracy"][16] > 0.9
+    assert r["mlp_accuracy"][2] < r["mlp_accuracy"][16]          # two components lose a lot
+    assert r["raw_accuracy"] > 0.9
+    assert (tmp_path / "pca_digits.png").stat().st_size > 1000
+
+
+def test_pca_digits_mnist_files(tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for split, n in (("train", 80), ("test", 20)):
+        np.save(data / f"x{split}.npy", rng.integers(0, 256, (n, 784), dtype=np.uint8))
+        np.save(data / f"y{split}.npy", rng.integers(0, 10, n))
+    r = load("pca_digits").main(["--mnist", str(data), "--ks", "2", "64", "--epochs", "1",
+                                 "--out", str(tmp_path)])
+    assert r["ks"] == [2, 64] and len(r["explained"]) == 80      # at most n_train components
+
+
+@needs_sklearn
+def test_edge_ml(tmp_path):
+    r = load("edge_ml").main(["--epochs", "10", "--finetune", "2", "--levels", "0", "0.5",
+                              "0.9", "--out", str(tmp_path)])
+    assert r["base_accuracy"] > 0.9
+    local, glob, tuned = r["curves"].values()
+    assert local[0] == glob[0] == r["base_accuracy"]            # 0% pruned changes nothing
+    assert glob[1] > r["base_accuracy"] - 0.03                  # half the weights are spare
+    assert tuned[2] > glob[2]                                   # fine-tuning recovers some
+    assert abs(r["removed_sparsity"] - 0.9) < 1e-3
+    size32, acc32 = r["sizes"]["float32"]
+    size8, acc8 = r["sizes"]["int8"]
+    assert size8 < 0.3 * size32 and acc8 > acc32 - 0.02
+    assert (tmp_path / "edge_ml.png").stat().st_size > 1000

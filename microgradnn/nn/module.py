@@ -66,11 +66,16 @@ class Module:
         d["_modules"] = OrderedDict()
         d["_non_persistent"] = set()
         d["_forward_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        for hook in list(self.__dict__.get("_forward_pre_hooks", {}).values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
         # Operations made inside are recorded as belonging to this module (for pictures).
         with scope.enter(self):
             out = self.forward(*args, **kwargs)
@@ -164,6 +169,14 @@ class Module:
         key = object()
         self._forward_hooks[key] = hook
         return _HookHandle(self._forward_hooks, key)
+
+    def register_forward_pre_hook(self, hook: Callable) -> "_HookHandle":
+        """Call ``hook(module, inputs)`` before every forward (pruning recomputes its
+        masked weight here); a returned value replaces the inputs. Returns a handle with
+        ``remove()``."""
+        key = object()
+        self.__dict__.setdefault("_forward_pre_hooks", OrderedDict())[key] = hook
+        return _HookHandle(self._forward_pre_hooks, key)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator[tuple[str, "Module"]]:

@@ -142,3 +142,6 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     for g in _grads("clip_grad_value_", parameters):
         np.clip(g.data, -clip_value, clip_value, out=g.data)
 
+
+
+from . import prune  # noqa: E402,F401  nn.utils.prune, as torch.nn.utils.prune
