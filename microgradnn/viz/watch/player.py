@@ -201,11 +201,14 @@ function drawNetwork(f){
     }
   }
   for (let i = 0; i < K; i++){
-    const p = pos[i], label = i === 0 ? "input (" + widths[0] + ")" :
-      chain.names[i - 1] + ": Linear " + widths[i - 1] + "→" + widths[i];
-    text(svg, xs[i], H - bottom + 26, label, {"text-anchor": "middle", "font-size": 16});
-    if (i > 0) text(svg, xs[i], H - bottom + 48, chain.acts[i - 1] === "none" ? "no activation" :
-      chain.acts[i - 1], {"text-anchor": "middle", "font-size": 15, fill: "#555"});
+    // narrow columns (deep networks) get short labels: the layer's name, its activation
+    const narrow = colGap < 170, p = pos[i];
+    const label = i === 0 ? (narrow ? "input" : "input (" + widths[0] + ")") : narrow ?
+      chain.names[i - 1] : chain.names[i - 1] + ": Linear " + widths[i - 1] + "→" + widths[i];
+    const act = i === 0 ? "" : chain.acts[i - 1] === "none" ? (narrow ? "–" : "no activation") :
+      narrow ? chain.acts[i - 1].slice(0, 7) : chain.acts[i - 1];
+    text(svg, xs[i], H - bottom + 26, label, {"text-anchor": "middle", "font-size": narrow ? 14 : 16});
+    text(svg, xs[i], H - bottom + 48, act, {"text-anchor": "middle", "font-size": 14, fill: "#555"});
     if (!p){
       const g = el("g", {"class": "summary"}, nodes), x0 = xs[i] - boxW / 2;
       if (i === 0){
@@ -368,13 +371,16 @@ function drawGrads(i){
   for (const v of f.gn) if (isFinite(v) && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (!isFinite(lo)) { lo = 1e-8; hi = 1; }
   let a = Math.floor(Math.log10(lo)), b = Math.ceil(Math.log10(hi)); if (b <= a) b = a + 1;
-  const left = Math.min(220, W * 0.42), right = 86, rowH = Math.max(16, Math.min(48, (H - 34) / L));
-  const fs = rowH >= 24 ? 16 : 14;
+  const rowH = Math.max(16, Math.min(48, (H - 34) / L)), fs = rowH >= 24 ? 16 : 14, right = 86;
+  // labels "name · kind", or the names alone when that does not fit in half the width
+  let labels = names.map(function(n, k){ return n + " · " + D.layers[k].kind; });
+  const chars = function(ls){ return Math.max.apply(null, ls.map(function(l){ return l.length; })); };
+  if (chars(labels) * fs * 0.56 > W * 0.5) labels = names;
+  const left = Math.min(W * 0.5, 14 + chars(labels) * fs * 0.56);
   const X = function(v){ return left + (W - left - right) * (Math.log10(v) - a) / (b - a); };
   for (let k = 0; k < L; k++){
     const y = 4 + k * rowH, v = f.gn[k];
-    text(svg, left - 8, y + rowH * 0.5 + fs * 0.35, names[k] + " · " + D.layers[k].kind,
-      {"text-anchor": "end", "font-size": fs});
+    text(svg, left - 8, y + rowH * 0.5 + fs * 0.35, labels[k], {"text-anchor": "end", "font-size": fs});
     if (isFinite(v) && v > 0)
       el("rect", {"class": "gbar", x: left, y: y + 3, width: Math.max(1, X(v) - left), height: rowH - 6,
         fill: "#4a78b5", "data-v": v}, svg);

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ... import nn
 from ...autograd import grad_mode
 from ...tensor import Tensor
@@ -95,7 +93,7 @@ def run_with_hooks(model, x: Tensor, modules) -> tuple[object, list]:
 def discover(model, sample: Tensor, in_features: int | None, max_units: int) -> Structure:
     """Find the layers of ``model`` and how to draw them, from one call on ``sample``."""
     named = {id(m): name for name, m in model.named_modules()}
-    out, calls = run_with_hooks(model, sample, [m for m in model.modules() if m is not model])
+    _, calls = run_with_hooks(model, sample, [m for m in model.modules() if m is not model])
     notes: list[str] = []
 
     layers: dict[int, Layer] = {}
@@ -122,7 +120,7 @@ def discover(model, sample: Tensor, in_features: int | None, max_units: int) -> 
             notes.append(f"{layer.name} ({layer.kind}) runs {layer.calls} times per forward "
                          "pass; drawn once")
 
-    chain, taps, acts = _chain(model, calls, out, ordered, in_features, notes)
+    chain, taps, acts = _chain(model, calls, ordered, in_features, notes)
     widths = [in_features] + [m.out_features for m in chain] if chain else []
     if chain:
         wide = [f"{layers[id(m)].name} ({w} units)" for m, w in zip(chain, widths[1:])
@@ -138,7 +136,7 @@ def discover(model, sample: Tensor, in_features: int | None, max_units: int) -> 
     return Structure(ordered, chain, widths, taps, acts, probability, notes)
 
 
-def _chain(model, calls, out, ordered, in_features, notes):
+def _chain(model, calls, ordered, in_features, notes):
     """The Linear layers as a chain (each called once, widths matching) with a Tap each,
     or (None, [], []) with a note saying why not."""
     linears = [m for m, _ in calls if isinstance(m, nn.Linear)]
