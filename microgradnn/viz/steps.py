@@ -548,6 +548,7 @@ _PAGE = """<!DOCTYPE html>
              background: #fbf7ee; border-bottom: 1px solid #e6dcc3; white-space: pre-wrap;
              min-height: 3.8em; }}
   #caption .head {{ font-weight: bold; }}
+  #key {{ padding: 0.15em 0.8em; font-size: 15px; color: #555; }}
   #stage {{ flex: 1; overflow: auto; position: relative; }}
   .frame {{ display: none; }}
   .frame.current {{ display: block; }}
@@ -572,6 +573,7 @@ _PAGE = """<!DOCTYPE html>
   <span class="hint">keys: &#x2190; &#x2192; space + &#x2212; 0 f</span>
 </header>
 <div id="caption"></div>
+<div id="key">{key}</div>
 <div id="stage" class="fit">
 {frames}
 </div>
@@ -717,7 +719,9 @@ def page_html(frames: Sequence, *, title: str = "Backpropagation, step by step",
     import json
     # "</" cannot end the script early inside a JSON string
     data = json.dumps(list(captions), ensure_ascii=False).replace("</", "<\\/")
+    from .graph import slide_key
     return _PAGE.format(title=html.escape(title), count=len(frames), captions=data,
+                        key=html.escape(slide_key()),
                         interval_ms=int(round(interval * 1000)), frames="\n".join(parts))
 
 
