@@ -512,7 +512,7 @@ def test_expected_dot_xor_network_with_clusters_and_collapsed():
 
 def test_expected_dot_stepper_frame():
     y, _ = neuron()
-    frames = backward_steps(y, title="neuron")
+    frames = backward_steps(y, title="neuron", layout="wide")  # no Graphviz run in it
     check_expected("neuron_step2", frames[2].source)
 
 
@@ -892,3 +892,25 @@ def test_slide_layout_keeps_a_long_chain_within_a_slide():
     assert 'POINT-SIZE="14"' in src and 'POINT-SIZE="10"' not in src   # larger text
     with pytest.raises(ValueError, match="layout must be"):
         draw_graph(loss, layout="tall")
+
+
+def test_a_user_function_backward_runs_once_and_its_caption_says_why_no_number():
+    calls = []
+
+    class Once(Function):
+        """y = 2x;  dy/dx = 2."""
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            return g * 2
+
+    x = mg.tensor(1.5, requires_grad=True)
+    x.name = "x"
+    steps = backward_steps(Once.apply(x), layout="wide")
+    assert len(calls) == 1                        # only the engine's own call
+    assert "∂L/∂x = ∂L/∂y · 2 (no number: a user-defined backward" in steps.captions[1]

@@ -181,7 +181,7 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
             name = type(items[run.steps[group[0]][0]]).__name__
             k, gr = run.steps[group[0]]
             lines = _op_caption(d, k, gr, run.sent[group[0]], run.factors[group[0]], namer,
-                                precision, run.leaf_note)
+                                precision, run.leaf_note, run.replayed)
         captions.append(f"Backward step {i + 1} of {n}\n" + "\n".join(lines))
         frames.append(emit(d, opts, known.get, highlight=highlight, hot_edges=hot,
                            pending=True, ghost=run.final.get, largest=largest,
@@ -205,6 +205,7 @@ class _Run:
         self.final: dict[int, np.ndarray] = {}
         self.notes: list[str] = []
         self.leaf_note = ""
+        self.replayed = False
 
 
 def _array(a) -> np.ndarray:
@@ -213,13 +214,18 @@ def _array(a) -> np.ndarray:
     return np.array(a.data if isinstance(a, Tensor) else a, copy=True)
 
 
-def _local(node: Function, grad, ones: bool = False) -> dict[int, np.ndarray]:
+def _local(node: Function, grad, ones: bool = False) -> dict[int, np.ndarray] | None:
     """The gradients ``node`` sends to its inputs for ``grad`` (by slot, summed to each
-    input's shape); with ``ones`` the raw local derivatives of an elementwise op."""
+    input's shape); with ``ones`` the raw local derivatives of an elementwise op. None
+    when its backward cannot be run a second time (the caption then says so)."""
+    if not node.array_backward:
+        # a user's Function: its backward might not be safe to run twice (it runs once
+        # more right after, for real), so its caption goes without these numbers
+        return None
     try:
         outs = engine._call_backward(node, grad, False)
-    except Exception:  # a user's backward that cannot run twice: no numbers in the caption
-        return {}
+    except Exception:  # (not expected of a built-in; a caption is no place to fail)
+        return None
     res = {}
     for slot, (nxt, out) in enumerate(zip(node.next, outs)):
         if nxt is None or out is None:
@@ -240,12 +246,13 @@ def _replay(d, roots, seeds) -> _Run:
     g = d.g
     items, index = g.items, g.index
     run = _Run()
+    run.replayed = True
 
     def on_step(node, grad):
         ga = _array(grad)
         run.steps.append((index[id(node)], ga))
         run.sent.append(_local(node, grad))
-        run.factors.append(_local(node, np.ones_like(ga), ones=True)
+        run.factors.append((_local(node, np.ones_like(ga), ones=True) or {})
                            if _elementwise(node) else {})
 
     leaf_ids = [k for k, item in enumerate(items) if not isinstance(item, Function)
@@ -396,8 +403,8 @@ def _forward_caption(d, roots, namer, precision: int, n: int) -> list[str]:
     return lines
 
 
-def _op_caption(d, k: int, grad: np.ndarray, sent: dict, factors: dict, namer,
-                precision: int, leaf_note: str) -> list[str]:
+def _op_caption(d, k: int, grad: np.ndarray, sent: dict | None, factors: dict, namer,
+                precision: int, leaf_note: str, replayed: bool) -> list[str]:
     """The chain rule at one operation, with its numbers."""
     g = d.g
     node = g.items[k]
@@ -421,12 +428,15 @@ def _op_caption(d, k: int, grad: np.ndarray, sent: dict, factors: dict, namer,
             rule = f" = ∂L/∂{out} · {_factor_text(expr)}" if expr and local else ""
             lines.append(f"∂L/∂{name}{rule}: not computed, {name} needs no gradient")
             continue
-        s = sent.get(slot)
+        s = None if sent is None else sent.get(slot)
         rule = (f"∂L/∂{out} · {_factor_text(expr)}" if local else expr) if expr else ""
         text = f"∂L/∂{name}" + (f" = {rule}" if rule else "")
         note = leaf_note if not isinstance(g.items[j], Function) else ""
         if s is None:
-            lines.append(text + " (summed with the other paths into it; shown once complete)")
+            lines.append(text + (
+                " (no number: a user-defined backward is not run twice for a caption)"
+                if sent is None else " (none sent: its backward returned None)" if replayed
+                else " (summed with the other paths into it; shown once complete)"))
             continue
         f = factors.get(slot)
         if f is None and _elementwise(node) and s.shape == grad.shape and grad[idx] != 0:
@@ -474,7 +484,7 @@ def _block_caption(d, run: _Run, group: list[int], namer, precision: int) -> lis
             if j in g.constants:
                 lines.append(f"∂L/∂{name}: not computed, {name} needs no gradient")
                 continue
-            sent = run.sent[s].get(slot)
+            sent = (run.sent[s] or {}).get(slot)
             if sent is None:
                 continue
             e = _element(sent)
@@ -538,6 +548,7 @@ _PAGE = """<!DOCTYPE html>
              background: #fbf7ee; border-bottom: 1px solid #e6dcc3; white-space: pre-wrap;
              min-height: 3.8em; }}
   #caption .head {{ font-weight: bold; }}
+  #key {{ padding: 0.15em 0.8em; font-size: 15px; color: #555; }}
   #stage {{ flex: 1; overflow: auto; position: relative; }}
   .frame {{ display: none; }}
   .frame.current {{ display: block; }}
@@ -562,6 +573,7 @@ _PAGE = """<!DOCTYPE html>
   <span class="hint">keys: &#x2190; &#x2192; space + &#x2212; 0 f</span>
 </header>
 <div id="caption"></div>
+<div id="key">{key}</div>
 <div id="stage" class="fit">
 {frames}
 </div>
@@ -707,7 +719,9 @@ def page_html(frames: Sequence, *, title: str = "Backpropagation, step by step",
     import json
     # "</" cannot end the script early inside a JSON string
     data = json.dumps(list(captions), ensure_ascii=False).replace("</", "<\\/")
+    from .graph import slide_key
     return _PAGE.format(title=html.escape(title), count=len(frames), captions=data,
+                        key=html.escape(slide_key()),
                         interval_ms=int(round(interval * 1000)), frames="\n".join(parts))
 
 
