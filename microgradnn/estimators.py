@@ -456,7 +456,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self.classes_[self._predict_codes(X)]
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, (n_samples, n_classes), columns in the order of classes_."""
+        """Class probabilities, (n_samples, n_classes), columns in the order of ``classes_``."""
         self._check_fitted()
         out = self._forward(self._validate(X))
         if self.n_outputs_ == 1:
