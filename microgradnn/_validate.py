@@ -79,6 +79,8 @@ def check_choice(op: str, name: str, value: Any, choices: tuple) -> Any:
 
 def check_shape(op: str, name: str, shape: Any, *, allow_minus_one: bool = False) -> Shape:
     """A shape (an int or a sequence of ints) as a tuple; -1 allowed once if asked."""
+    if type(shape) is tuple and all(type(s) is int and s >= 0 for s in shape):
+        return shape                    # the common case, on the hot path of reshape
     if is_int(shape):
         shape = (shape,)
     if isinstance(shape, np.ndarray) and shape.ndim == 1 and shape.dtype.kind in "iu":

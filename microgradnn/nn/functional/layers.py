@@ -276,18 +276,20 @@ def _standardize(x: Tensor, axes: tuple, eps: float):
     returns m and v as arrays (kept dims).
 
     Squares overflow float32 beyond |x| ≈ 1.8·10¹⁹ (and the variance would be inf, the
-    output 0). So each slice is first divided by a power of two s ~ max|x|: the result is
-    unchanged when x and m scale by 1/s and v and eps by 1/s², and dividing by a power of
-    two is exact, so inputs that never overflowed give the same bits as without it.
+    output 0). So each slice whose squares could overflow is first divided by a power of
+    two s ~ max|x|: the result is unchanged when x and m scale by 1/s and v and eps by
+    1/s², and dividing by a power of two is exact (the same bits, barring underflow).
     """
     big = np.max(np.abs(x.data), axis=axes, keepdims=True, initial=0.0)
-    _, e = np.frexp(big)
-    # s = 2^(e-1) ≤ max|x| < 2^e: |x/s| < 2, and s itself never overflows.
-    s = np.where(np.isfinite(big) & (e > 1), np.ldexp(1.0, e - 1), 1.0)
-    if (s != 1.0).any():
+    n = x.size // max(big.size, 1)
+    # Scale only where the sum of n squares could overflow (|x| ~ 1e15 in float32).
+    risky = np.isfinite(big) & (big > np.sqrt(np.finfo(x.dtype).max / max(n, 1)) / 4)
+    z, eps_z, s = x, eps, 1.0
+    if risky.any():
+        _, e = np.frexp(big)
+        # s = 2^(e-1) ≤ max|x| < 2^e: |x/s| < 2, and s itself never overflows.
+        s = np.where(risky, np.ldexp(1.0, e - 1), 1.0)
         z, eps_z = x / s.astype(x.dtype), (eps / (s * s)).astype(x.dtype)
-    else:
-        z, eps_z = x, eps
     mz = z.mean(axis=axes, keepdims=True)
     zc = z - mz
     vz = (zc * zc).mean(axis=axes, keepdims=True)

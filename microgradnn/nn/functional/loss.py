@@ -483,8 +483,19 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, *,
     _check_reduction(op, reduction)
     x = _input(op, input)
     y = _same_shape_target(op, x, target)
-    pos = y if pos_weight is None else y * _broadcast_weight(op, pos_weight, x)
-    loss = _weighted(pos, _softplus(-x)) + _weighted(1 - y, _softplus(x))
+    pw = None if pos_weight is None else _broadcast_weight(op, pos_weight, x)
+    if np.isfinite(x.data).all():
+        # The short forms (PyTorch's), one softplus: log(1 + eˣ) - x·y, or
+        # (1 - y)·x + (1 + (p - 1)·y)·log(1 + e⁻ˣ) with pos_weight.
+        if pw is None:
+            loss = _softplus(x) - x * y
+        else:
+            loss = (1 - y) * x + ((pw - 1) * y + 1) * _softplus(-x)
+    else:
+        # An infinite logit makes those nan (inf - inf, 0·inf); the sum of the two terms,
+        # each dropped where its weight is 0, gives the limit.
+        pos = y if pw is None else y * pw
+        loss = _weighted(pos, _softplus(-x)) + _weighted(1 - y, _softplus(x))
     w = _broadcast_weight(op, weight, x)
     if w is not None:
         loss = loss * w
