@@ -50,6 +50,7 @@ def save(picture, name: str, dot_only: bool, formats=("svg", "png")) -> None:
     print(f"  {name}.{' / .'.join(formats)}")
 
 
+@mg.viz.keep()  # every graph here is recorded to be drawn with its values
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dot-only", action="store_true",
@@ -140,6 +141,7 @@ def main() -> None:
         docs_pictures()
 
 
+@mg.viz.keep()
 def docs_pictures(static: Path | None = None, fmt: str = "svg") -> None:
     """The small pictures shown in docs/visualization.md (SVG, committed)."""
     static = static or Path(__file__).resolve().parents[1] / "docs" / "_static"

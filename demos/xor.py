@@ -55,6 +55,7 @@ def train(model: nn.Module, steps: int = 500, lr: float = 10.0, log_every: int =
     return losses
 
 
+@mg.viz.keep()  # record the pictured pass with its values and gradients
 def draw(model: nn.Module) -> None:
     """Picture one more forward and backward pass, with values, gradients and derivatives."""
     from microgradnn.viz import backward_steps, draw_graph, save_steps

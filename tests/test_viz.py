@@ -35,6 +35,13 @@ needs_dot = pytest.mark.skipif(
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_values_for_pictures():
+    """Pictures read the values and gradients of recorded nodes: record inside keep()."""
+    with mg.viz.keep():
+        yield
+
+
 # ---------------------------------------------------------------- DOT parsing helpers
 _NODE = re.compile(r"^\s*(\w+) \[(.*)\]$", re.M)
 _EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$", re.M)

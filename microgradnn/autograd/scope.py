@@ -1,12 +1,16 @@
 """Which module is running: operations record it so pictures can group them by module.
 
 ``nn.Module.__call__`` pushes a :class:`Frame` while its ``forward`` runs; every node made
-meanwhile keeps a reference to the innermost frame (one attribute per node).
+meanwhile keeps a reference to the innermost frame (one attribute per node). The innermost
+frame belongs to the thread (it lives in the thread's grad-mode state), so modules running
+in two threads at once do not take each other's frames.
 """
 from __future__ import annotations
 
 import weakref
 from typing import Any
+
+from .grad_mode import _local
 
 
 class Frame:
@@ -38,7 +42,9 @@ class Frame:
         return frames[::-1]
 
 
-current: Frame | None = None
+def current() -> "Frame | None":
+    """The innermost module call of the calling thread (None outside any module)."""
+    return _local.mode.scope
 
 
 class enter:
@@ -50,11 +56,10 @@ class enter:
         self.module = module
 
     def __enter__(self) -> Frame:
-        global current
-        self.prev = current
-        current = Frame(self.module, current)
-        return current
+        state = _local.mode
+        self.prev = state.scope
+        state.scope = frame = Frame(self.module, self.prev)
+        return frame
 
     def __exit__(self, *exc) -> None:
-        global current
-        current = self.prev
+        _local.mode.scope = self.prev

@@ -50,7 +50,8 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
 
     >>> import microgradnn as mg
     >>> x = mg.tensor(2.0, requires_grad=True)
-    >>> y = (x * 3).tanh()
+    >>> with mg.viz.keep():
+    ...     y = (x * 3).tanh()
     >>> len(backward_steps(y))     # Tanh, then Mul
     2
     >>> x.grad is None             # drawing does not touch gradients
