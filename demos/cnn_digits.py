@@ -85,6 +85,7 @@ def print_filters(conv: nn.Conv2d) -> None:
         print("  " + "   ".join(" ".join(f"{v:+.1f}" for v in k[i]) for k in w))
 
 
+@mg.viz.keep()  # the picture reads the recorded graph's values
 def draw(model: nn.Module, side: int, out: Path) -> Path:
     from microgradnn.viz import draw_model
     count = sum(p.size for p in model.parameters())

@@ -150,6 +150,7 @@ def main(argv=None) -> None:
         docs_pictures()
 
 
+@mg.viz.keep()
 def docs_pictures(static: Path | None = None, fmt: str = "svg") -> None:
     """The small pictures shown in docs/visualization.md (SVG, committed)."""
     static = static or Path(__file__).resolve().parents[1] / "docs" / "_static"

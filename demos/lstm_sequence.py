@@ -213,7 +213,8 @@ def main(argv=None) -> dict:
         print(f"wrote {result['watch']}: the training, step by step")
     if not args.no_draw:
         from microgradnn.viz import draw_graph
-        loss, names, diff = unrolled_cell(model, xte[:4], yte[:4])
+        with mg.viz.keep():  # the picture reads the recorded graph's values
+            loss, names, diff = unrolled_cell(model, xte[:4], yte[:4])
         print(f"\nnn.LSTM == LSTMCell unrolled over {w} steps: max |difference| {diff:.1e}")
         picture = draw_graph(loss, names, collapse="modules", fold=True,
                              title=f"LSTMCell unrolled over {w} time steps, folded "

@@ -164,10 +164,12 @@ class Tensor:
         return RemovableHandle(hooks, hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+                 create_graph: bool = False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it
-        depends on. ``gradient`` is required unless this tensor has one element."""
-        _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        depends on (only of ``inputs`` when given). ``gradient`` is required unless this
+        tensor has one element."""
+        _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                           inputs=inputs)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -461,13 +463,13 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         """Write into the data in place; only for tensors outside any recorded graph."""
-        if self._requires_grad and _grad_mode.enabled:
+        if self._requires_grad and _grad_mode.is_grad_enabled():
             raise RuntimeError("setitem: in-place assignment to a tensor that requires grad "
                                "would corrupt its gradients; do it under mg.no_grad()")
         if self.grad_fn is not None:
             raise RuntimeError("setitem: in-place assignment to the result of a recorded "
                                "operation is not supported")
-        if isinstance(value, Tensor) and value._requires_grad and _grad_mode.enabled:
+        if isinstance(value, Tensor) and value._requires_grad and _grad_mode.is_grad_enabled():
             raise RuntimeError("setitem: the value requires grad, and in-place assignment is "
                                "not recorded; build the tensor with mg.cat / mg.stack / "
                                "mg.where instead, or assign value.detach()")

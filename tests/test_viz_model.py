@@ -18,6 +18,13 @@ _NODE = re.compile(r"^\s*(\w+) \[(.*)\]$", re.M)
 _EDGE = re.compile(r"^\s*(\w+) -> (\w+)", re.M)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_values_for_pictures():
+    """Pictures read the values and gradients of recorded nodes: record inside keep()."""
+    with mg.viz.keep():
+        yield
+
+
 def nodes(src):
     return {m.group(1): m.group(2) for m in _NODE.finditer(src)
             if m.group(1) not in ("graph", "node", "edge")}

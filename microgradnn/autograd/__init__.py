@@ -1,4 +1,5 @@
-"""Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes."""
+"""Reverse-mode automatic differentiation: ``backward``, ``grad``, ``Function``, grad modes,
+anomaly mode."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,19 +7,43 @@ from typing import Sequence
 import numpy as np
 
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                      set_detect_anomaly)
 from .function import Function
 from . import engine
 
 
 def backward(tensor, gradient=None, retain_graph: bool = False,
-             create_graph: bool = False) -> None:
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``).
+
+    ``inputs`` (a tensor or a sequence of them) limits this to those tensors: only their
+    ``.grad`` changes (non-leaf ones included) and only the nodes on paths to them run.
+
+    >>> import microgradnn as mg
+    >>> a, b = mg.tensor(2.0, requires_grad=True), mg.tensor(3.0, requires_grad=True)
+    >>> (a * b).backward(inputs=[a])
+    >>> a.grad, b.grad
+    (tensor(3.), None)
+    """
     if not tensor._requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                            "create the inputs with requires_grad=True")
+    if inputs is not None:
+        inputs = _as_list(inputs)
+        if not inputs:
+            raise RuntimeError("backward: inputs= cannot be empty (pass None to accumulate "
+                               "into every leaf)")
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"backward: inputs= must hold Tensors, got "
+                                f"{type(t).__name__}")
+            if not t._requires_grad:
+                raise RuntimeError(f"backward: an input (shape {t.shape}) does not require "
+                                   "grad, so no gradient can be accumulated into it")
     seed = _seed("backward", tensor, gradient, create_graph)
     engine.run_backward([tensor], [seed], retain_graph=retain_graph or create_graph,
-                        create_graph=create_graph)
+                        create_graph=create_graph, inputs=inputs, accumulate=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -44,6 +69,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         if len(grad_outputs) != len(outputs):
             raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
     for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")
         if not t._requires_grad:
             raise RuntimeError(f"grad: an input (shape {t.shape}) does not require grad")
     roots, seeds = [], []
@@ -90,4 +117,5 @@ from ..tensor import Tensor, _make  # noqa: E402
 from . import functional  # noqa: E402  (torch.autograd.functional's jacobian, hessian, ...)
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "functional"]
+           "is_grad_enabled", "functional", "detect_anomaly", "set_detect_anomaly",
+           "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]

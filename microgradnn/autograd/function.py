@@ -21,19 +21,21 @@ being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself:
 node of the graph. Each call makes one node, so a node has exactly one output.
 
 The node keeps what backward needs and nothing that points back at its output tensor,
-so graphs hold no reference cycles and are freed as soon as the output is dropped.
+so graphs hold no reference cycles and are freed as soon as the output is dropped. Like
+PyTorch's, it does not keep its output: only the output's shape and dtype (what the engine
+checks gradients against) and a weak reference that recognises the output among saved
+values. Nodes recorded inside ``mg.viz.keep()`` also keep their output and the gradient
+they receive, for pictures (:attr:`Function.value`, :attr:`Function.grad`).
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
-from . import grad_mode, scope
-
-# Set by the engine while it runs a recording (create_graph=True) backward pass:
-# saved values are then handed out as Tensors connected to the graph.
-_recording_backward = False
+from . import anomaly
+from .grad_mode import _local
 
 
 class Function:
@@ -66,13 +68,16 @@ class Function:
 
     # Node state in slots; a subclass's own ctx attributes (ctx.axis, ...) go in its own
     # slots or in the __dict__, which also holds the rarely set fields below.
-    __slots__ = ("next", "needs_input_grad", "saved", "value", "grad", "scope",
-                 "__dict__", "__weakref__")
+    __slots__ = ("next", "needs_input_grad", "saved", "scope", "out_shape", "out_dtype",
+                 "_out", "__dict__", "__weakref__")
 
     # Rarely set, so class-level defaults rather than one more assignment per node made:
     hooks = None  #: hooks registered on the output tensor (``Tensor.register_hook``)
     name = None   #: a label for pictures (``tensor.name = "h"``)
     args = None   #: the arrays forward received, kept only when two inputs shared one
+    #: True for nodes recorded inside ``mg.viz.keep()``: they keep ``value`` and ``grad``.
+    keeps_values = False
+    forward_stack = None  #: where the forward call was made (anomaly mode only)
 
     #: Built-in operations set this: their ``backward`` uses only operators, methods and
     #: helpers that NumPy arrays and Tensors share, so when the backward pass is not being
@@ -83,10 +88,21 @@ class Function:
     #: The name used in error messages and pictures (lower-case class name by default).
     op_name = "function"
 
+    #: The subclass's own slots (``ctx.index``, ``ctx.p``, ...): arrays found in them are
+    #: saved values too, released with ``saved`` after a backward pass.
+    own_slots: tuple = ()
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "op_name" not in cls.__dict__:
             cls.op_name = cls.__name__.lower()
+        names = []
+        for k in cls.__mro__:
+            if k is Function:
+                break
+            slots = k.__dict__.get("__slots__", ())
+            names += [slots] if isinstance(slots, str) else list(slots)
+        cls.own_slots = tuple(n for n in names if n not in ("__dict__", "__weakref__"))
 
     # ------------------------------------------------------------------ the contract
     @staticmethod
@@ -114,7 +130,7 @@ class Function:
                 f"backward: the values {type(self).__name__} saved for backward were released "
                 "by an earlier backward pass; pass retain_graph=True to the first backward() "
                 "to backpropagate through the same graph again")
-        if self.array_backward and not _recording_backward:
+        if self.array_backward and not _local.mode.recording_backward:
             return saved
         return tuple(self._saved_as_tensor(s) for s in saved)
 
@@ -125,7 +141,7 @@ class Function:
         inputs shared one array, ``_unalias`` gave the later one a view of its own and
         ``args`` keeps the arrays ``forward`` received, matched by position.
         """
-        if s is self.value:
+        if s is self._out():
             return _make(s, True, self)
         if self.args is not None:
             for a, nxt in zip(self.args, self.next):
@@ -138,7 +154,7 @@ class Function:
                 if nxt is None:
                     continue
                 if isinstance(nxt, Function):
-                    if s is nxt.value:
+                    if s is nxt._out():
                         return _make(s, True, nxt)
                 elif s is nxt.data:
                     return nxt
@@ -148,6 +164,31 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
+
+    # ------------------------------------------------------------------ kept for pictures
+    @property
+    def value(self) -> np.ndarray:
+        """The output array; readable only on nodes recorded inside ``mg.viz.keep()``."""
+        if not self.keeps_values:
+            raise RuntimeError(self._not_kept("value"))
+        return self.__dict__["_value"]
+
+    @property
+    def grad(self):
+        """The gradient this node received in the last backward (None before any);
+        readable only on nodes recorded inside ``mg.viz.keep()``."""
+        if not self.keeps_values:
+            raise RuntimeError(self._not_kept("grad"))
+        return self.__dict__.get("_grad")
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self.__dict__["_grad"] = value
+
+    def _not_kept(self, what: str) -> str:
+        return (f"{type(self).__name__} node: its {what} was not kept (nodes keep their output "
+                "value and received gradient only when recorded inside `with mg.viz.keep():`;"
+                " record the forward pass inside it to draw values or gradients)")
 
     # ------------------------------------------------------------------ apply
     @classmethod
@@ -168,7 +209,8 @@ class Function:
             else:
                 arrays.append(a)
             nxt.append(None)
-        record = record and grad_mode.enabled
+        mode = _local.mode
+        record = record and mode.enabled
         aliased = record and len(arrays) > 1 and _unalias(arrays, nxt)
         ctx = _object_new(cls)
         ctx.saved = ()
@@ -182,9 +224,9 @@ class Function:
             return _make(out, False, None)
         if aliased:
             ctx.args = tuple(arrays)
-        if grad_mode.keep_values:
+        if mode.keep_values:
             scope.keep_constants(ctx, args, nxt)
-        return _record(ctx, out, tuple(nxt))
+        return _record(ctx, out, tuple(nxt), None, mode)
 
     # Fast paths with the exact semantics of ``apply`` for one and two tensor arguments:
     # the operators and elementwise methods go through these, skipping the generic loop.
@@ -198,9 +240,10 @@ class Function:
             raise _named_error(cls.op_name, e) from e
         if type(out) is not np.ndarray:
             out = _fix_scalar(ctx, out)
-        if not (x._requires_grad and grad_mode.enabled) or out.dtype not in _DIFFERENTIABLE:
+        mode = _local.mode
+        if not (x._requires_grad and mode.enabled) or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1)
+        return _record(ctx, out, (x.grad_fn or x,), _NEEDS1, mode)
 
     @classmethod
     def _apply2(cls, a, b):
@@ -223,11 +266,12 @@ class Function:
             raise _named_error(cls.op_name, e) from e
         if type(out) is not np.ndarray:
             out = _fix_scalar(ctx, out)
-        if (na is None and nb is None) or not grad_mode.enabled or out.dtype not in _DIFFERENTIABLE:
+        mode = _local.mode
+        if (na is None and nb is None) or not mode.enabled or out.dtype not in _DIFFERENTIABLE:
             return _make(out, False, None)
-        if grad_mode.keep_values:
+        if mode.keep_values:
             scope.keep_constants(ctx, (a, b), (na, nb))
-        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)])
+        return _record(ctx, out, (na, nb), _NEEDS2[(na is None) * 2 + (nb is None)], mode)
 
 
 def _fix_scalar(ctx: Function, out) -> np.ndarray:
@@ -254,13 +298,20 @@ def _unalias(arrays: list, nxt: list) -> bool:
     return changed
 
 
-def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None = None) -> "Tensor":
+def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None,
+            mode) -> "Tensor":
     """Make ``ctx`` a node of the graph and return its output tensor."""
     ctx.next = nxt
     ctx.needs_input_grad = tuple([n is not None for n in nxt]) if needs is None else needs
-    ctx.value = out
-    ctx.grad = None
-    ctx.scope = scope.current
+    ctx.out_shape = out.shape
+    ctx.out_dtype = out.dtype
+    ctx._out = _weakref(out)  # recognises the output among saved values, never keeps it
+    ctx.scope = mode.scope
+    if mode.keep_values:
+        ctx.keeps_values = True
+        ctx._value = out
+    if anomaly.enabled:
+        ctx.forward_stack = anomaly.forward_stack()
     t = _object_new(Tensor)  # _make, inlined: this runs once per recorded operation
     t.data = out
     t.grad = None
@@ -289,6 +340,7 @@ def _named_error(op_name: str, e: Exception) -> Exception:
 
 
 _object_new = object.__new__
+_weakref = weakref.ref
 # Only floating-point results carry gradients (a set lookup beats dtype.kind on this path).
 _DIFFERENTIABLE = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.longdouble,
                                          np.complex64, np.complex128)}

@@ -3,7 +3,9 @@
 ``nn.Module.__call__`` pushes a :class:`Frame` while its ``forward`` runs; every node made
 meanwhile keeps a reference to the innermost frame (one attribute per node). Functions
 written in primitives (``mse_loss``, ``softmax``) do the same through :func:`composite`, so
-a picture can draw them as one node.
+a picture can draw them as one node. The innermost frame belongs to the thread (it lives in
+the thread's grad-mode state), so modules running in two threads at once do not take each
+other's frames.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import functools
 import weakref
 from typing import Any
 
-from . import grad_mode
+from .grad_mode import _local
 
 
 class Frame:
@@ -53,7 +55,9 @@ class Frame:
         return frames[::-1]
 
 
-current: Frame | None = None
+def current() -> "Frame | None":
+    """The innermost module call of the calling thread (None outside any module)."""
+    return _local.mode.scope
 
 
 class enter:
@@ -65,14 +69,13 @@ class enter:
         self.module = module
 
     def __enter__(self) -> Frame:
-        global current
-        self.prev = current
-        current = Frame(self.module, current)
-        return current
+        state = _local.mode
+        self.prev = state.scope
+        state.scope = frame = Frame(self.module, self.prev)
+        return frame
 
     def __exit__(self, *exc) -> None:
-        global current
-        current = self.prev
+        _local.mode.scope = self.prev
 
 
 def composite(fn):
@@ -90,15 +93,15 @@ def composite(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        global current
-        prev = current
-        frame = current = Frame(None, prev, name)
-        if grad_mode.keep_values:  # pictures show which tensors went in
+        state = _local.mode
+        prev = state.scope
+        frame = state.scope = Frame(None, prev, name)
+        if state.keep_values:  # pictures show which tensors went in
             frame.inputs = tuple(a for a in (*args, *kwargs.values()) if hasattr(a, "grad_fn"))
         try:
             return fn(*args, **kwargs)
         finally:
-            current = prev
+            state.scope = prev
 
     return wrapper
 

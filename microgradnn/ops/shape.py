@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _validate as v
 from ..autograd.function import Function
-from ..autograd.scatter import IndexedGrad
+from ..autograd.partial_grads import IndexedGrad
 from ._util import Shape, lift
 
 
@@ -93,7 +93,7 @@ class GetItem(Function):
         if isinstance(grad, Tensor):  # recorded: a differentiable scatter
             return IndexAdd.apply(grad, index=ctx.index, shape=ctx.in_shape)
         # Plain backward: leave the zeros unwritten; the engine adds the pieces of many
-        # slices of one tensor into one buffer (see autograd/scatter.py).
+        # slices of one tensor into one buffer (see autograd/partial_grads.py).
         return IndexedGrad(ctx.index, grad, ctx.in_shape, _has_int_array(ctx.index))
 
 

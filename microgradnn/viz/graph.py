@@ -107,7 +107,8 @@ def draw_graph(root, params=None, *, show_values: bool = True, show_grads: bool 
 
     >>> import microgradnn as mg
     >>> x = mg.tensor([1.0, 2.0], requires_grad=True); x.name = "x"
-    >>> y = (x * x).sum()
+    >>> with mg.viz.keep():        # nodes keep values and gradients for the picture
+    ...     y = (x * x).sum()
     >>> y.backward()
     >>> src = draw_graph(y, show_derivative=True).source
     >>> "Mul" in src and "dy/da = b" in src and "x" in src

@@ -70,7 +70,8 @@ def draw_model(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int
     >>> import microgradnn as mg
     >>> mlp = mg.nn.Sequential(mg.nn.Linear(10, 10), mg.nn.ReLU(), mg.nn.Linear(10, 10),
     ...                        mg.nn.ReLU(), mg.nn.Linear(10, 10))
-    >>> src = draw_model(mlp, (1, 10)).source
+    >>> with mg.viz.keep():
+    ...     src = draw_model(mlp, (1, 10)).source
     >>> "330 parameters" in src and "0: Linear" in src
     True
     """

@@ -91,7 +91,8 @@ def backward_steps(root, params=None, *, gradient=None, show_values: bool = True
 
     >>> import microgradnn as mg
     >>> x = mg.tensor(2.0, requires_grad=True)
-    >>> y = (x * 3).tanh()
+    >>> with mg.viz.keep():
+    ...     y = (x * 3).tanh()
     >>> steps = backward_steps(y)
     >>> len(steps)                 # the forward pass, Tanh, then Mul
     3
