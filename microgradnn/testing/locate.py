@@ -36,7 +36,8 @@ class NodeFailure:
     ``node`` is the graph node (a ``Function`` instance: ``draw_graph(...,
     highlight=failure)`` paints it), ``op`` its operation's name, ``shapes`` the shapes of
     its tensor inputs, ``input_index`` the argument whose gradient is wrong, ``error``
-    the largest |analytic - numeric| seen, ``message`` a sentence saying all that, and
+    the largest absolute difference between analytic and numeric values seen, ``message`` a
+    sentence saying all that, and
     ``outputs`` the outputs of the recorded graph (to draw it).
     """
 

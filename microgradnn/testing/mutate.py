@@ -291,6 +291,7 @@ def run(target: str, cmd: list[str], jobs: int = 1, only: list[str] | None = Non
             if m.status == "pending":
                 todo.put(m)
         lock = threading.Lock()
+        stopping = threading.Event()
 
         def work(w: _Worker, k: int):
             env = _env(tree, w.root, Path(tmp) / f"cache{k}")
@@ -304,6 +305,9 @@ def run(target: str, cmd: list[str], jobs: int = 1, only: list[str] | None = Non
                     m.status, m.seconds = _run(_command(cmd, m), w.root, env, limit, procs)
                 finally:
                     w.write(w.original)
+                if stopping.is_set():  # its process was stopped by us: not a kill
+                    m.status = "pending"
+                    return
                 with lock:
                     print(f"  #{m.ident:<4} {m.status:9} {m.cls}.backward line {m.line}: "
                           f"{m.description}", file=out, flush=True)
@@ -317,6 +321,7 @@ def run(target: str, cmd: list[str], jobs: int = 1, only: list[str] | None = Non
                 while t.is_alive():
                     t.join(0.2)
         except KeyboardInterrupt:
+            stopping.set()
             while not todo.empty():
                 todo.get_nowait()
             for p in list(procs):
@@ -337,7 +342,8 @@ def summary(found: list[Mutant], name: str, seconds: float, command: str) -> str
     ops: dict[str, dict[str, int]] = {}
     for m in found:
         row = ops.setdefault(m.cls, {"killed": 0, "survived": 0, "equivalent": 0, "untested": 0})
-        row["killed" if m.status in ("killed", "timeout") else m.status] += 1
+        if m.status != "pending":
+            row["killed" if m.status in ("killed", "timeout") else m.status] += 1
     killed = sum(r["killed"] for r in ops.values())
     survived = sum(r["survived"] for r in ops.values())
     equivalent = sum(r["equivalent"] for r in ops.values())

@@ -4,8 +4,9 @@ Values can be kept away from kinks (where a derivative jumps, e.g. 0 for relu) a
 the edges of a domain (e.g. 0 for log), so finite differences stay meaningful.
 
 >>> from microgradnn.testing import strategies as st
->>> from hypothesis import given
->>> @given(st.tensors(shape=st.shapes(max_dims=2)))
+>>> from hypothesis import HealthCheck, given, settings
+>>> @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+... @given(st.tensors(shape=st.shapes(max_dims=2)))
 ... def test_double(x):
 ...     assert ((x + x).data == 2 * x.data).all()
 >>> test_double()
