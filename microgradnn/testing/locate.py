@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import engine, no_grad
 from ..autograd.function import Function
-from ..autograd.scatter import IndexedGrad
+from ..autograd.partial_grads import IndexedGrad
 from ..tensor import Tensor
 from .gradcheck import _check_inputs, _mismatch, _num, _outputs
 
@@ -140,8 +140,7 @@ def _check_node(node, fwd, args, kwargs, rng, eps, atol, rtol, n_directions):
 
     base = run(list(args))
     v = rng.standard_normal(base.shape)
-    grads = _node_grads(node, v.astype(np.asarray(node.value if node.value is not None
-                                                  else base).dtype))
+    grads = _node_grads(node, v.astype(node.out_dtype))
     for i, (nxt, a) in enumerate(zip(node.next, args)):
         if nxt is None or not isinstance(a, np.ndarray) or a.dtype.kind != "f":
             continue
@@ -210,7 +209,7 @@ def locate(fn: Callable, inputs: Sequence[Tensor], eps: float = 1e-6, atol: floa
         shapes = tuple(a.shape for nxt, a in zip(node.next, args)
                        if nxt is not None and isinstance(a, np.ndarray))
         op = type(node).op_name
-        out_shape = tuple(np.shape(node.value)) if node.value is not None else ()
+        out_shape = tuple(node.out_shape)
         message = (f"{op} ({type(node).__name__}) with inputs of shapes {shapes} -> "
                    f"{out_shape}: the gradient of its input {i} disagrees with finite "
                    f"differences of its forward: analytic vᵀJu {_num(analytic)} vs numeric "

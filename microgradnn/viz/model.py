@@ -287,7 +287,7 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
             item = items[node.item]
             nid = f"op{node.item}"
             label = style.block_label(type(item).__name__,
-                                      [_shapes_text([item.value.shape])])
+                                      [_shapes_text([item.out_shape])])
             place(node.cluster, dot.node_line(nid, {
                 "label": label, "shape": "ellipse", "style": "filled",
                 "fillcolor": style.OP_FILL, "color": style.OP_BORDER, "margin": "0.02,0.02"}))
@@ -304,7 +304,7 @@ def _emit(model, d: walk.Display, inputs, outputs, calls, rankdir, show_repr, le
                     rep = without_defaults(module, rep)
                 if rep:
                     detail.extend(style.wrap_items(rep, 36))
-            detail.append(_shapes_text([items[k].value.shape for k in b.outputs]))
+            detail.append(_shapes_text([items[k].out_shape for k in b.outputs]))
             n = walk.param_count(module)
             if n:
                 detail.append(f"{n:,} parameters")

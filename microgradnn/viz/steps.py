@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import engine
 from ..autograd.function import Function
-from ..autograd.scatter import IndexedGrad
+from ..autograd.partial_grads import IndexedGrad
 from ..tensor import Tensor
 from . import style, walk
 from .graph import Options, emit, lay_out
@@ -232,7 +232,7 @@ def _local(node: Function, grad, ones: bool = False) -> dict[int, np.ndarray] | 
         if nxt is None or out is None:
             continue
         if not ones:
-            like = nxt.value if isinstance(nxt, Function) else nxt.data
+            like = walk.value_of(nxt)
             out = engine._conform(out, like, node)
         res[slot] = _array(out)
     return res

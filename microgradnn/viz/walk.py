@@ -122,16 +122,21 @@ def _add_constants(g: Graph, node: Function) -> None:
 def value_of(item) -> Any:
     """The array a node stands for: an operation's output, a leaf's data (None for an
     operation recorded outside ``viz.keep()`` once backward has run)."""
-    return item.value if isinstance(item, Function) else item.data
+    if isinstance(item, Function):
+        return item.value if item.keeps_values else None
+    return item.data
 
 
 def values_kept(g: Graph) -> bool:
     """False when some operation of the graph no longer has its output value."""
-    return all(item.value is not None for item in g.items if isinstance(item, Function))
+    return all(item.keeps_values for item in g.items if isinstance(item, Function))
 
 
 def grad_of(item) -> Any:
-    """The gradient currently stored on a node (array) or None."""
+    """The gradient currently stored on a node (array) or None (also for an operation
+    recorded outside ``viz.keep()``, which keeps none)."""
+    if isinstance(item, Function) and not item.keeps_values:
+        return None
     g = item.grad
     if g is None:
         return None
@@ -452,7 +457,7 @@ def fold(d: Display, max_passes: int = 64) -> None:
     items = d.g.items
     for b in d.blocks:
         sig = (frame_key(b.frame),
-               tuple((type(items[k]).__name__, _shape(items[k].value)) for k in b.items),
+               tuple((type(items[k]).__name__, tuple(items[k].out_shape)) for k in b.items),
                tuple(d.pos[k] for k in b.outputs))
         groups.setdefault(sig, []).append(b.node)
     how: list[str] = []  # per class: "block", "in" (fed by folded nodes) or "out"
