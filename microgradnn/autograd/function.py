@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, scope
 from .grad_mode import _local
 
 

@@ -148,7 +148,7 @@ def _check_node(node, fwd, args, kwargs, rng, eps, atol, rtol, n_directions):
         if type(g) is IndexedGrad:
             g = g.dense()
         if g is not None:
-            g = engine._conform(g.data if isinstance(g, Tensor) else g, a, node)
+            g = engine._conform(g.data if isinstance(g, Tensor) else g, a.shape, a.dtype, node)
             g = g.dense() if type(g) is IndexedGrad else np.asarray(g)
         if a.size == 0:
             continue

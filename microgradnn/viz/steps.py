@@ -232,8 +232,9 @@ def _local(node: Function, grad, ones: bool = False) -> dict[int, np.ndarray] | 
         if nxt is None or out is None:
             continue
         if not ones:
-            like = walk.value_of(nxt)
-            out = engine._conform(out, like, node)
+            shape, dtype = ((nxt.out_shape, nxt.out_dtype) if isinstance(nxt, Function)
+                            else (nxt.data.shape, nxt.data.dtype))
+            out = engine._conform(out, shape, dtype, node)
         res[slot] = _array(out)
     return res
 
