@@ -95,7 +95,8 @@ def test_draw_graph_paints_the_failure():
         pytest.skip("draw_graph(..., highlight=) is not there yet (the pictures work adds it)")
     failure = locate(cnn_loss(fault=True), [f64(2, 1, 4, 4)])
     source = mg.viz.draw_graph(failure.outputs[0], highlight=failure).source
-    assert "red" in source.lower()
+    from microgradnn.viz import style
+    assert style.HIGHLIGHT.lower() in source.lower()       # painted in the highlight red
     assert "leakysquare" in source.lower() or "LeakySquare" in source
     first_words = failure.message.split(":")[0][:20]
     assert first_words.split(" ")[0] in source
