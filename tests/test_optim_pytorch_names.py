@@ -153,13 +153,18 @@ def test_state_dict_resumes_the_same_trajectory(name, kw, tmp_path):
     (lambda ps: optim.Adadelta(ps, rho=1.5), "Adadelta: invalid rho value 1.5"),
     (lambda ps: optim.Adadelta(ps, eps=-1e-6), "Adadelta: invalid epsilon value"),
     (lambda ps: optim.NAdam(ps, betas=(1.0, 0.9)), r"NAdam: invalid betas\[0\] 1.0"),
-    (lambda ps: optim.NAdam(ps, betas=0.9), "NAdam: invalid betas 0.9"),
     (lambda ps: optim.NAdam(ps, momentum_decay=-1), "NAdam: invalid momentum_decay value"),
     (lambda ps: optim.NAdam(ps, weight_decay=-1), "NAdam: invalid weight_decay value"),
 ])
 def test_invalid_hyperparameters(make, match):
     with pytest.raises(ValueError, match=match):
         make([Parameter(mg.zeros(2))])
+
+
+def test_betas_of_the_wrong_type():
+    # a number where a pair belongs is a type error (the optimizer base checks option types)
+    with pytest.raises(TypeError, match="NAdam: betas"):
+        optim.NAdam([Parameter(mg.zeros(2))], betas=0.9)
 
 
 @pytest.mark.parametrize("name, kw", [("Adadelta", dict(lr=0.5)), ("NAdam", dict(lr=0.05))])
