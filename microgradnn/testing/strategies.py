@@ -5,7 +5,7 @@ the edges of a domain (e.g. 0 for log), so finite differences stay meaningful.
 
 >>> from microgradnn.testing import strategies as st
 >>> from hypothesis import HealthCheck, given, settings
->>> @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+>>> @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 ... @given(st.tensors(shape=st.shapes(max_dims=2)))
 ... def test_double(x):
 ...     assert ((x + x).data == 2 * x.data).all()
@@ -84,8 +84,9 @@ def tensors(shape=shapes(), dtype=np.float64, low: float = -3.0, high: float = 3
     0-d and size-0 ones included. A drawn tensor's repr is the code that rebuilds it, so a
     falsifying example can be pasted back:
 
-    >>> from hypothesis import find
-    >>> find(tensors(shape=(2,)), lambda t: True)
+    >>> from hypothesis import HealthCheck, find, settings
+    >>> quiet = settings(database=None, suppress_health_check=list(HealthCheck))  # a busy machine
+    >>> find(tensors(shape=(2,)), lambda t: True, settings=quiet)
     mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
     """
     @hst.composite
@@ -128,8 +129,9 @@ def module_inputs(module, max_batch: int = 3, max_side: int = 5, low: float = -2
     raises TypeError for a module it cannot read a shape from.
 
     >>> from microgradnn import nn
-    >>> from hypothesis import find
-    >>> find(module_inputs(nn.Linear(3, 2)), lambda args: True)[0].shape
+    >>> from hypothesis import HealthCheck, find, settings
+    >>> quiet = settings(database=None, suppress_health_check=list(HealthCheck))
+    >>> find(module_inputs(nn.Linear(3, 2)), lambda args: True, settings=quiet)[0].shape
     (1, 3)
     """
     from .. import nn
