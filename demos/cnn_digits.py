@@ -86,7 +86,7 @@ def print_filters(conv: nn.Conv2d) -> None:
 
 def draw(model: nn.Module, side: int, out: Path) -> Path:
     from microgradnn.viz import draw_model
-    count = sum(p.size for p in model.parameters())
+    count = sum(p.numel() for p in model.parameters())
     picture = draw_model(model, (1, 1, side, side),
                          title=f"CNN for {side}×{side} digits: {count:,} parameters")
     if shutil.which("dot"):

@@ -390,7 +390,7 @@ def test_state_dict_layout_is_pytorchs():
     a, b = _two_params()
     c = Parameter(mg.zeros(1))
     opt = optim.Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.01)
-    a.grad, b.grad = mg.ones((2, 3)), mg.ones(4)
+    a.grad, b.grad = mg.ones((2, 3), dtype=mg.float64), mg.ones(4, dtype=mg.float64)
     opt.step()
     sd = opt.state_dict()
     assert list(sd) == ["state", "param_groups"]
@@ -463,7 +463,7 @@ def test_load_state_dict_copies_and_casts():
 def test_load_state_dict_errors():
     a, b = _two_params()
     opt = optim.Adam([a, b], lr=0.1)
-    a.grad, b.grad = mg.ones((2, 3)), mg.ones(4)
+    a.grad, b.grad = mg.ones((2, 3), dtype=mg.float64), mg.ones(4, dtype=mg.float64)
     opt.step()
     sd = copy.deepcopy(opt.state_dict())
     with pytest.raises(ValueError, match=r"checkpoint has 1 parameter groups, this optimizer "

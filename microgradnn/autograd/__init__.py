@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .function import Function
+from .function import Function, once_differentiable
 from . import engine
 
 
@@ -88,5 +88,5 @@ def _seed(op: str, out, gradient, create_graph: bool):
 
 from ..tensor import Tensor, _make  # noqa: E402
 
-__all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["Function", "once_differentiable", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled"]

@@ -69,16 +69,16 @@ def analytic_jacobian(fn: Callable, inputs: Sequence[Tensor]) -> list[np.ndarray
     output element (reverse mode gives a row of the Jacobian at a time)."""
     outs = _outputs(fn, inputs)
     wrt = [t for t in inputs if t.requires_grad]
-    sizes = [o.size for o in outs]
+    sizes = [o.numel() for o in outs]
     n_out = sum(sizes)
-    jac = {id(t): np.zeros((n_out, t.size)) for t in wrt}
+    jac = {id(t): np.zeros((n_out, t.numel())) for t in wrt}
     row = 0
     for j, o in enumerate(outs):
-        for k in range(o.size):
+        for k in range(o.numel()):
             if not o.requires_grad:
                 row += 1
                 continue
-            seed = np.zeros(o.size, dtype=o.dtype)
+            seed = np.zeros(o.numel(), dtype=o.dtype)
             seed[k] = 1
             grads = autograd.grad([o], wrt, [seed.reshape(o.shape)], retain_graph=True,
                                   allow_unused=True)
