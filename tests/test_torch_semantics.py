@@ -258,3 +258,61 @@ def test_next_functions():
     assert type(mul).__name__ == "Mul"
     (acc, _), (const, _) = mul.next_functions
     assert acc.variable is w and const is None
+
+
+# ---------------------------------------------------------------- names PyTorch programs use
+def test_tensor_methods_and_functions_against_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 4))
+    b = rng.standard_normal((2, 4, 5))
+    x, tx = mg.tensor(a), torch.tensor(a)
+    y, ty = mg.tensor(b), torch.tensor(b)
+    m2, tm2 = x[0], tx[0]
+    cases = [
+        (m2.t(), tm2.t()), (x.view_as(mg.zeros(6, 4)), tx.view_as(torch.zeros(6, 4))),
+        (x.reshape_as(mg.zeros(4, 6)), tx.reshape_as(torch.zeros(4, 6))),
+        (mg.ones(3, 1).expand_as(m2[:, :1].expand(3, 4)), torch.ones(3, 1).expand_as(tm2)),
+        (x.eq(0.5), tx.eq(0.5)), (x.ne(x), tx.ne(tx)), (x.lt(0), tx.lt(0)), (x.le(0), tx.le(0)),
+        (x.gt(y[:, :3, :4]), tx.gt(ty[:, :3, :4])), (x.ge(0), tx.ge(0)),
+        (x.clone(), tx.clone()), (x.contiguous(), tx.contiguous()),
+        (x.norm(), tx.norm()), (x.norm(1, 2), tx.norm(1, 2)), (mg.norm(x, dim=1), torch.norm(tx, dim=1)),
+        (m2.mm(y[0]), tm2.mm(ty[0])), (x.bmm(y), tx.bmm(ty)), (mg.mm(m2, y[0]), torch.mm(tm2, ty[0])),
+        (mg.bmm(x, y), torch.bmm(tx, ty)), (mg.matmul(input=x, other=y), torch.matmul(input=tx, other=ty)),
+        (x.masked_fill(x > 0, 1.5), tx.masked_fill(tx > 0, 1.5)),
+        (x.cumsum(2), tx.cumsum(2)), (mg.cumsum(x, dim=1), torch.cumsum(tx, dim=1)),
+        (x.prod(1), tx.prod(1)), (x.prod(), tx.prod()),
+        (x.sort(1).values, tx.sort(1).values), (x.sort(2, descending=True).indices, tx.sort(2, descending=True).indices),
+        (x.topk(2).values, tx.topk(2).values), (x.topk(2, dim=1, largest=False).indices, tx.topk(2, dim=1, largest=False).indices),
+        (x.flip(0, 2), tx.flip(0, 2)), (x.roll(1, 2), tx.roll(1, 2)), (x.roll(2), tx.roll(2)),
+        (x.gather(2, mg.tensor([[[0, 3]] * 3] * 2)), tx.gather(2, torch.tensor([[[0, 3]] * 3] * 2))),
+        (mg.gather(x, 1, mg.tensor(np.zeros((2, 1, 4), np.int64))), torch.gather(tx, 1, torch.zeros((2, 1, 4), dtype=torch.int64))),
+        (mg.argmax(x), torch.argmax(tx)), (mg.argmin(x, 1), torch.argmin(tx, 1)),
+        (mg.einsum("bij,bjk->bik", x, y), torch.einsum("bij,bjk->bik", tx, ty)),
+        (mg.einsum("bij->j", x), torch.einsum("bij->j", tx)),
+        (mg.nn.functional.one_hot(mg.tensor([0, 3, 1])), torch.nn.functional.one_hot(torch.tensor([0, 3, 1]))),
+        (mg.one_hot(mg.tensor([1, 0]), 4), torch.nn.functional.one_hot(torch.tensor([1, 0]), 4)),
+    ]
+    for i, (ours, theirs) in enumerate(cases):
+        expected = theirs.numpy()
+        assert ours.shape == expected.shape, i
+        assert ours.dtype == expected.dtype, i
+        np.testing.assert_allclose(ours.data, expected, rtol=1e-12, err_msg=str(i))
+    for ours, theirs in zip(x.unbind(1), tx.unbind(1)):
+        np.testing.assert_allclose(ours.data, theirs.numpy())
+    assert mg.from_numpy(a).data is a and mg.as_tensor(a).dtype == np.float64
+
+
+def test_mm_bmm_einsum_errors():
+    with pytest.raises(RuntimeError, match="mm: input must be a matrix"):
+        mg.mm(mg.ones(3), mg.ones(3, 2))
+    with pytest.raises(RuntimeError, match="bmm: batch sizes differ"):
+        mg.bmm(mg.ones(2, 3, 4), mg.ones(3, 4, 5))
+    with pytest.raises(ValueError, match="einsum: ellipsis"):
+        mg.einsum("...ij->...", mg.ones(2, 2))
+    with pytest.raises(RuntimeError, match="einsum: .*float32.*float64"):
+        mg.einsum("i,i->", mg.ones(2), mg.ones(2, dtype=mg.float64))
+    with pytest.raises(RuntimeError, match="t: expects a tensor with <= 2 dimensions"):
+        mg.ones(2, 2, 2).t()
+    with pytest.raises(RuntimeError, match="topk: k"):
+        mg.ones(3).topk(4)
