@@ -170,15 +170,19 @@ class Numpy:
         dz1 = (_unpool2(dp1, a1, p1) * (z1 > 0)).reshape(n, 8, 676)
         g["0.weight"] = (dz1 @ cols1.transpose(0, 2, 1)).sum(0).reshape(8, 1, 3, 3)
         g["0.bias"] = dz1.sum(axis=(0, 2))
-        # SGD with momentum, PyTorch's form: buf = μ·buf + g; p -= lr·buf
-        for k, gk in g.items():
-            if k in self.buf:
-                self.buf[k] *= MOMENTUM
-                self.buf[k] += gk
-            else:
-                self.buf[k] = gk.astype(p[k].dtype, copy=True)
-            p[k] -= LR * self.buf[k]
+        sgd_momentum(p, g, self.buf, LR, MOMENTUM)
         return float(loss)
+
+
+def sgd_momentum(params: dict, grads: dict, bufs: dict, lr: float, momentum: float) -> None:
+    """SGD with momentum in PyTorch's form, in place: buf = μ·buf + g; p -= lr·buf."""
+    for k, gk in grads.items():
+        if k in bufs:
+            bufs[k] *= momentum
+            bufs[k] += gk
+        else:
+            bufs[k] = gk.astype(params[k].dtype, copy=True)
+        params[k] -= lr * bufs[k]
 
 
 # ---------------------------------------------------------------------------- PyTorch

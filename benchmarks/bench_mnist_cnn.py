@@ -37,6 +37,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_cnn import sgd_momentum  # noqa: E402  (the hand-written update, shared)
 
 BATCH, LR, MOMENTUM, EVAL_BATCH = 64, 0.01, 0.9, 1000
 
@@ -155,13 +158,7 @@ class Numpy:
         dz1 = (da1 * (z1 > 0)).reshape(n, 32, 676)
         g["0.weight"] = (dz1 @ cols1.transpose(0, 2, 1)).sum(0).reshape(32, 1, 3, 3)
         g["0.bias"] = dz1.sum(axis=(0, 2))
-        for k, gk in g.items():           # SGD with momentum, PyTorch's form
-            if k in self.buf:
-                self.buf[k] *= MOMENTUM
-                self.buf[k] += gk
-            else:
-                self.buf[k] = gk.astype(p[k].dtype, copy=True)
-            p[k] -= LR * self.buf[k]
+        sgd_momentum(p, g, self.buf, LR, MOMENTUM)
         return float(loss)
 
 
