@@ -671,7 +671,8 @@ def test_trajectory_matches_pytorch(name, kw):
 
 
 @pytest.mark.parametrize("name, kw", [("Adam", dict(lr=0.05, amsgrad=True)),
-                                      ("SGD", dict(lr=0.1, momentum=0.9))])
+                                      ("SGD", dict(lr=0.1, momentum=0.9)),
+                                      ("Adadelta", dict(lr=0.5)), ("NAdam", dict(lr=0.05))])
 def test_pytorch_state_dict_loads_and_continues(name, kw):
     torch = pytest.importorskip("torch")
     ours, theirs, loss_ours, loss_theirs = _torch_model_pair(torch)
@@ -688,6 +689,7 @@ def test_pytorch_state_dict_loads_and_continues(name, kw):
         p.data[...] = q.detach().numpy()
     opt = getattr(optim, name)(ours, lr=1.0)
     opt.load_state_dict(converted)
+    topt.load_state_dict(tsd)  # PyTorch casts its own state the same way on loading
     for _ in range(5):
         opt.zero_grad()
         loss_ours().backward()

@@ -165,32 +165,3 @@ def test_betas_of_the_wrong_type():
     # a number where a pair belongs is a type error (the optimizer base checks option types)
     with pytest.raises(TypeError, match="NAdam: betas"):
         optim.NAdam([Parameter(mg.zeros(2))], betas=0.9)
-
-
-@pytest.mark.parametrize("name, kw", [("Adadelta", dict(lr=0.5)), ("NAdam", dict(lr=0.05))])
-def test_pytorch_state_dict_loads_and_continues(name, kw):
-    torch = pytest.importorskip("torch")
-    ours, theirs, loss_ours, loss_theirs = _torch_model_pair(torch)
-    topt = getattr(torch.optim, name)(theirs, **kw)
-    for _ in range(5):
-        topt.zero_grad()
-        loss_theirs().backward()
-        topt.step()
-    tsd = topt.state_dict()
-    converted = {"state": {i: {k: mg.tensor(v.numpy().copy()) for k, v in s.items()}
-                           for i, s in tsd["state"].items()},
-                 "param_groups": tsd["param_groups"]}
-    for p, q in zip(ours, theirs):
-        p.data[...] = q.detach().numpy()
-    opt = getattr(optim, name)(ours, lr=1.0)
-    opt.load_state_dict(converted)
-    topt.load_state_dict(tsd)  # PyTorch casts its own state the same way on loading
-    for _ in range(5):
-        opt.zero_grad()
-        loss_ours().backward()
-        opt.step()
-        topt.zero_grad()
-        loss_theirs().backward()
-        topt.step()
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-9, atol=1e-12)
