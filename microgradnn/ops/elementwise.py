@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import data, lift
+from ._util import data, floating, lift
 
 
 class Add(Function):
@@ -49,7 +49,10 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # a is needed only for b's gradient: not kept when b is a Python number (as in
+        # PyTorch), so writing to a later does not fail the backward of a * 2
+        ctx.save_for_backward(a if type(b) is np.ndarray else None,
+                              b if type(a) is np.ndarray else None)
         return np.multiply(a, b)
 
     @staticmethod
@@ -60,41 +63,46 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -y/b."""
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b².
+
+    Saves the inputs, not the output: after ``y /= b`` the output's memory is written
+    again by later in-place operations, the inputs are not (PyTorch saves these too).
+    """
 
     __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.true_divide(a, b)
-        ctx.save_for_backward(b, y)
-        return y
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        b, y = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = grad / b if need_a else None
-        gb = -grad * y / b if need_b else None
+        gb = -grad * a / (b * b) if need_b else None
         return ga, gb
 
 
 class Pow(Function):
-    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = y·ln a (both 0 at a = 0 where the formula has 0·∞)."""
+    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = aᵇ·ln a (both 0 at a = 0 where the formula has 0·∞).
+
+    aᵇ is recomputed for dy/db rather than saved (see Div: inputs, not the output).
+    """
 
     __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(a, b)
-        ctx.save_for_backward(a, b, y)
-        return y
+        ctx.save_for_backward(a, b)
+        return np.power(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, y = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ad, bd = data(a), data(b)
         ga = gb = None
@@ -106,7 +114,7 @@ class Pow(Function):
                 if np.any(zero_both):
                     ga = where(zero_both, 0.0, ga)
             if need_b:
-                gb = grad * y * log(a)
+                gb = grad * a ** b * log(a)
                 zero_base = np.equal(ad, 0) & np.greater_equal(bd, 0)
                 if np.any(zero_base):
                     gb = where(zero_base, 0.0, gb)
@@ -153,6 +161,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.exp(x)
         ctx.save_for_backward(y)
         return y
@@ -171,6 +180,7 @@ class Log(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.log(x)
 
@@ -188,6 +198,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.sqrt(x)
         ctx.save_for_backward(y)
         return y
@@ -206,6 +217,7 @@ class Sin(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.sin(x)
 
@@ -223,6 +235,7 @@ class Cos(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.cos(x)
 
@@ -240,6 +253,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.tanh(x)
         ctx.save_for_backward(y)
         return y
@@ -258,6 +272,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         # e^-|x| never overflows; each branch divides by a number in [1, 2].
         e = np.exp(-np.abs(x))
         y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, e), copy=False)
@@ -402,6 +417,21 @@ class Where(Function):
         ga = where(cond, grad, 0.0) if need_a else None
         gb = where(cond, 0.0, grad) if need_b else None
         return None, ga, gb
+
+
+class Clone(Function):
+    """y = a copy of x in its own memory;  dy/dx = 1."""
+
+    __slots__ = ()
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 class Cast(Function):

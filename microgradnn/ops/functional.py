@@ -1,13 +1,15 @@
 """Elementwise operations as functions: ``mg.exp(x)``, ``mg.where(c, a, b)``, ...
 
 Each calls the operation's ``apply``; non-tensor arguments become tensors first, so
-``mg.exp([0.0, 1.0])`` works like ``np.exp`` would.
+``mg.exp([0.0, 1.0])`` works like ``np.exp`` would. Binary operations promote their
+operands by PyTorch's rule first (``ops/_util.promote2``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import elementwise as ew
+from ._util import promote2
 
 
 def _t(x):
@@ -21,27 +23,27 @@ def add(a, b):
     >>> mg.add(mg.ones(2), 1.5)
     tensor([2.5, 2.5])
     """
-    return ew.Add.apply(_t(a), b)
+    return ew.Add.apply(*promote2("add", _t(a), b))
 
 
 def sub(a, b):
     """a - b with broadcasting."""
-    return ew.Sub.apply(_t(a), b)
+    return ew.Sub.apply(*promote2("sub", _t(a), b))
 
 
 def mul(a, b):
     """a · b elementwise with broadcasting."""
-    return ew.Mul.apply(_t(a), b)
+    return ew.Mul.apply(*promote2("mul", _t(a), b))
 
 
 def div(a, b):
     """a / b elementwise with broadcasting."""
-    return ew.Div.apply(_t(a), b)
+    return ew.Div.apply(*promote2("div", _t(a), b, True))
 
 
 def pow(a, b):
     """aᵇ elementwise with broadcasting."""
-    return ew.Pow.apply(_t(a), b)
+    return ew.Pow.apply(*promote2("pow", _t(a), b))
 
 
 def neg(x):
@@ -155,12 +157,12 @@ clamp = clip
 
 def maximum(a, b):
     """Elementwise larger of a and b; ties share the gradient evenly."""
-    return ew.Maximum.apply(_t(a), b)
+    return ew.Maximum.apply(*promote2("maximum", _t(a), b))
 
 
 def minimum(a, b):
     """Elementwise smaller of a and b; ties share the gradient evenly."""
-    return ew.Minimum.apply(_t(a), b)
+    return ew.Minimum.apply(*promote2("minimum", _t(a), b))
 
 
 def where(condition, a, b):
@@ -176,9 +178,36 @@ def where(condition, a, b):
         raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = tensor(a)
-    return ew.Where.apply(cond, a, b)
+    return ew.Where.apply(cond, *promote2("where", a, b))
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where the bool ``mask`` is true; the result keeps ``x``'s dtype
+    (PyTorch's ``masked_fill``). Differentiable in ``x`` and in a tensor ``value``.
+
+    >>> import microgradnn as mg
+    >>> mg.masked_fill(mg.zeros(3), mg.tensor([True, False, True]), 5.0)
+    tensor([5., 0., 5.])
+    """
+    x = _t(x)
+    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: the mask must be a bool tensor, got dtype {m.dtype}")
+    if isinstance(value, Tensor):
+        if value.data.ndim:
+            raise RuntimeError(f"masked_fill: value must be a number or a 0-d tensor, got a "
+                               f"tensor of shape {value.shape}")
+        value = value.astype(x.data.dtype)
+    else:
+        value = _make(np.asarray(value, dtype=x.data.dtype), False, None)
+    try:
+        np.broadcast_shapes(m.shape, x.shape)
+    except ValueError:
+        raise RuntimeError(f"masked_fill: the mask of shape {m.shape} does not broadcast to "
+                           f"the tensor's shape {x.shape}") from None
+    return ew.Where.apply(m, value, x)
 
 
 from .._validate import check_tensor  # noqa: E402
 from ..autograd.grad_mode import is_grad_enabled  # noqa: E402
-from ..tensor import Tensor, tensor  # noqa: E402
+from ..tensor import Tensor, _make, tensor  # noqa: E402

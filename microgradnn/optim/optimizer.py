@@ -284,7 +284,7 @@ class Optimizer:
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:
         """Problems with one loaded state entry (subclasses with other layouts override)."""
         if key == "step":
-            if isinstance(value, (Tensor, np.ndarray)) and np.size(value) != 1:
+            if isinstance(value, (Tensor, np.ndarray)) and np.size(np.asarray(value)) != 1:
                 return [f"{where}['step'] has shape {np.shape(value)}, expected one number"]
             return []
         if isinstance(value, (Tensor, np.ndarray)) and value.shape != p.shape:

@@ -13,6 +13,7 @@ from ... import _validate as v, creation
 from ...autograd import no_grad
 from ...autograd.function import Function
 from ...ops.elementwise import Where
+from ...ops.linalg import check_same_dtype
 from ...tensor import Tensor, tensor
 from ...autograd.scope import composite
 
@@ -84,6 +85,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
                          f"shape {weight.shape}")
     out_features, in_features = weight.shape
+    check_same_dtype("linear", x, weight, ("the input", "the weight"))
+    if bias is not None:
+        check_same_dtype("linear", bias, weight, ("the bias", "the weight"))
     if x.ndim == 0 or x.shape[-1] != in_features:
         size = x.shape[-1] if x.ndim else "none (a 0-d input)"
         raise ValueError(f"linear: input feature size {size} != in_features {in_features} "
@@ -207,7 +211,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        n = x.size // c if c else 0
+        n = x.numel() // c if c else 0
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input shape {x.shape}")
