@@ -79,7 +79,7 @@ def full(shape, fill_value: Any, dtype=None, requires_grad: bool = False, *,
     tensor([7., 7.])
     """
     shape = shape_args("full", (shape,))
-    if isinstance(fill_value, Tensor) and fill_value.size == 1:
+    if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
         fill_value = fill_value.item()
     if not (is_real(fill_value) or isinstance(fill_value, (bool, np.bool_))):
         raise TypeError(f"full: fill_value must be a real number or a bool, got "

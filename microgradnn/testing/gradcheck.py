@@ -202,7 +202,7 @@ def _fast_check(fn, inputs, names, eps, atol, rtol, rng, n_directions: int) -> N
     """vᵀJu for random unit directions u (per input) and random upstream gradients v:
     one backward pass and two evaluations of fn per direction and input."""
     outs = _outputs("gradcheck", fn, inputs)
-    sizes = [o.size for o in outs]
+    sizes = [o.numel() for o in outs]
     for d in range(n_directions):
         vs = [rng.standard_normal(o.shape) for o in outs]
         v_flat = np.concatenate([v.ravel() for v in vs]) if vs else np.zeros(0)
@@ -217,7 +217,7 @@ def _fast_check(fn, inputs, names, eps, atol, rtol, rng, n_directions: int) -> N
                 continue
             g = grads[k]
             k += 1
-            if t.size == 0:
+            if t.numel() == 0:
                 continue
             u = rng.standard_normal(t.shape)
             u /= np.linalg.norm(u)

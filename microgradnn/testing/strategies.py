@@ -105,7 +105,7 @@ class DrawnTensor(Tensor):
     def __repr__(self) -> str:
         dtype = f"mg.{self.dtype.name}"
         flag = ", requires_grad=True" if self.requires_grad else ""
-        if self.size == 0:
+        if self.numel() == 0:
             return f"mg.zeros({self.shape}, dtype={dtype}{flag})"
         # tolist() gives Python numbers, whose repr reads back exactly
         return f"mg.tensor({self.data.tolist()!r}, dtype={dtype}{flag})"

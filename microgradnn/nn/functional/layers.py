@@ -285,7 +285,7 @@ def _standardize(x: Tensor, axes: tuple, eps: float):
     1/s², and dividing by a power of two is exact (the same bits, barring underflow).
     """
     big = np.max(np.abs(x.data), axis=axes, keepdims=True, initial=0.0)
-    n = x.size // max(big.size, 1)
+    n = x.numel() // max(big.size, 1)
     # Scale only where the sum of n squares could overflow (|x| ~ 1e15 in float32).
     risky = np.isfinite(big) & (big > np.sqrt(np.finfo(x.dtype).max / max(n, 1)) / 4)
     z, eps_z, s = x, eps, 1.0

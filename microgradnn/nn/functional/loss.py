@@ -396,7 +396,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *,
     _check_reduction(op, reduction)
     x = _input(op, input)
     y = _same_shape_target(op, x, target)
-    if x.size and ((x.data < 0).any() or (x.data > 1).any() or np.isnan(x.data).any()):
+    if x.numel() and ((x.data < 0).any() or (x.data > 1).any() or np.isnan(x.data).any()):
         raise ValueError(f"{op}: input must hold probabilities between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
     loss = BinaryCrossEntropy.apply(x, y)
