@@ -323,6 +323,9 @@ SPECS += [
     unary("logsigmoid_wide", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a),
           low=-40.0, high=40.0),
     unary("silu", mg.nn.functional.silu, lambda a: a * _sigmoid(a)),
+]
+
+
 # ==================================================================================
 # PyTorch's names (issue 7): new differentiable operations (recorded in-place writes are
 # checked with gradcheck/gradgradcheck in tests/test_inplace.py).

@@ -6,8 +6,8 @@ A primitive is a subclass with two static methods side by side::
         '''y = tanh(x);  dy/dx = 1 - y².'''
 
         @staticmethod
-        def forward(ctx, x):            # NumPy arrays in, a NumPy array out
-            y = np.tanh(x)
+        def forward(ctx, x):            # a Tensor in (under no_grad), a Tensor out
+            y = x.tanh()
             ctx.save_for_backward(y)
             return y
 
@@ -16,8 +16,7 @@ A primitive is a subclass with two static methods side by side::
             (y,) = ctx.saved_tensors
             return grad * (1 - y * y)
 
-``Tanh.apply(t)`` runs ``forward`` on the arrays behind the tensors and, when a graph is
-being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
+``Tanh.apply(t)`` runs ``forward`` and, when a graph is being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
 node of the graph. Each call makes one node, so a node has exactly one output.
 
 The node keeps what backward needs and nothing that points back at its output tensor,
@@ -41,8 +40,10 @@ from .grad_mode import _local
 class Function:
     """Base of all operations: subclass, write ``forward`` and ``backward``, call ``apply``.
 
-    ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where the caller passed tensors
-    (other arguments as they are) and returns one array. ``backward(ctx, grad)`` receives
+    ``forward(ctx, *args, **kwargs)`` receives the arguments as the caller passed them
+    (Tensors as Tensors, as in PyTorch; it runs under ``no_grad``) and returns one Tensor
+    or array. Built-in primitives set ``array_backward`` and receive the NumPy arrays
+    behind the tensors instead (the fast path). ``backward(ctx, grad)`` receives
     the gradient of that output and returns one gradient per positional argument (or
     ``None`` where none is needed, see ``ctx.needs_input_grad``). Write ``backward`` with
     tensor operations: under ``backward(create_graph=True)`` they are recorded, so higher

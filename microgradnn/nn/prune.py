@@ -165,6 +165,7 @@ def _attach(module: Module, name: str, mask: np.ndarray) -> None:
     else:
         buf = getattr(module, name + "_mask")
         np.copyto(buf.data, mask)
+        buf._bump_version()
     with no_grad():
         setattr(module, name, masked(module, name))
 

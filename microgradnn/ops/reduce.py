@@ -197,10 +197,12 @@ class ValuesIndices(NamedTuple):
     indices: "Tensor"
 
 
+@composite
 def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The largest element (a 0-d tensor), or over one ``dim`` the named tuple
-    ``(values, indices)``, as in PyTorch; ``axis`` is an alias of ``dim``. Tied elements
-    share the gradient evenly. For several axes at once use :func:`amax`.
+    ``(values, indices)``, as in PyTorch; ``axis`` is an alias of ``dim``. Over all
+    elements tied maxima share the gradient evenly; over one dim it goes to the element
+    ``indices`` names. For several axes at once use :func:`amax`.
 
     >>> import microgradnn as mg
     >>> x = mg.tensor([[1.0, 5.0], [3.0, 2.0]])
@@ -212,6 +214,7 @@ def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     return _extreme(Max, np.argmax, x, dim, keepdim, axis, keepdims)
 
 
+@composite
 def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest element, or over one ``dim`` ``(values, indices)`` (see :func:`max`).
 
@@ -253,10 +256,19 @@ def _extreme(op, arg_fn, x, dim, keepdim, axis, keepdims):
     if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
         raise TypeError(f"{name}: dim must be one int, got {d!r}; for several axes use "
                         f"mg.a{name}(x, dims), which returns the values only")
-    values = op.apply(x, axis=d, keepdims=keep)
     axes = normalize_axis(name, d, x.ndim, x.shape)
-    index = arg_fn(x.data, axis=axes[0], keepdims=keep) if x.ndim else np.zeros((), np.int64)
-    return ValuesIndices(values, _make(np.asarray(index, dtype=np.int64), False, None))
+    if not x.ndim or not x.shape[axes[0]]:
+        # a 0-d tensor is its own max; over an empty dim the primitive raises the error
+        values = op.apply(x, axis=d, keepdims=keep)
+        return ValuesIndices(values, _make(np.zeros((), np.int64), False, None))
+    a = axes[0]
+    index = np.asarray(arg_fn(x.data, axis=a, keepdims=True), dtype=np.int64)
+    # As in PyTorch the values are read at the returned indices, so their gradient goes to
+    # that one element of each slice, also on ties (amax/amin share it among the ties).
+    values = _shape_ops.gather(x, a, index)
+    if not keep:
+        values, index = values.squeeze(a), index.squeeze(a)
+    return ValuesIndices(values, _make(index, False, None))
 
 
 def _arg(op: str, arg_fn, x, dim, keepdim, axis, keepdims):

@@ -72,7 +72,6 @@ class Adagrad(Optimizer):
                 if p.grad is None:
                     continue
                 x, g = p.data, p.grad.data
-                p._bump_version()  # p is written in place below: saved values see it
                 state = self.state[p]
                 self._init_state(state, p, group)  # e.g. after loading a partial state
                 t = self._next_step(state)

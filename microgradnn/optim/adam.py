@@ -68,7 +68,6 @@ class Adam(Optimizer):
                 if p.grad is None:
                     continue
                 x, g = p.data, p.grad.data
-                p._bump_version()  # p is written in place below: saved values see it
                 state = self.state[p]
                 t = self._next_step(state)
                 m = self._state_tensor(state, "exp_avg", x)

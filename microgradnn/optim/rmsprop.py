@@ -57,7 +57,6 @@ class RMSprop(Optimizer):
                 if p.grad is None:
                     continue
                 x, g = p.data, p.grad.data
-                p._bump_version()  # p is written in place below: saved values see it
                 state = self.state[p]
                 self._next_step(state)
                 v = self._state_tensor(state, "square_avg", x)

@@ -65,7 +65,6 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 x, g = p.data, p.grad.data
-                p._bump_version()  # p is written in place below: saved values see it
                 if maximize:
                     g = -g
                 if weight_decay != 0:

@@ -239,6 +239,7 @@ def _blend(running: Tensor, batch: np.ndarray, momentum: float) -> None:
     """running ← (1 - momentum)·running + momentum·batch, in place."""
     new = (1.0 - momentum) * running.data + momentum * batch
     np.copyto(running.data, new, casting="unsafe")
+    running._bump_version()  # an eval-mode graph that read the old statistics must notice
 
 
 @composite

@@ -422,7 +422,9 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, y):
+        # A Function with a Tensor backward: forward receives Tensors (as in PyTorch)
         ctx.save_for_backward(p, y)
+        p, y = p.data, y.data
         with np.errstate(divide="ignore"):          # log 0 = -inf, then clamped
             log_p = np.maximum(np.log(p), -100.0)
             log_q = np.maximum(np.log1p(-p), -100.0)
