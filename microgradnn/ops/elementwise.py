@@ -63,7 +63,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -a/b².
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b² (computed as -(a/b)/b).
 
     Saves the inputs, not the output: after ``y /= b`` the output's memory is written
     again by later in-place operations, the inputs are not (PyTorch saves these too).
@@ -82,7 +82,8 @@ class Div(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = grad / b if need_a else None
-        gb = -grad * a / (b * b) if need_b else None
+        # (a / b) / b as PyTorch: b * b would overflow or underflow where the quotients do not
+        gb = -grad * (a / b) / b if need_b else None
         return ga, gb
 
 

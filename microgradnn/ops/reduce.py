@@ -318,34 +318,27 @@ def _correction(op: str, unbiased, correction, ddof) -> float:
     return 1 if c is None else c
 
 
-def _var_parts(op, x, dim, unbiased, keepdim, correction, axis, keepdims, ddof):
-    """The scale s, the variance of x/s and the output shape pieces: var = s² · var(x/s).
-
-    Dividing by s ≈ max |x| per slice (a power of two, at least 1) keeps every square at
-    most 1, so neither the sum of squares nor the mean overflows (in float32 they would
-    above |x| ≈ 1.8e19); s is a constant, so the gradient is unchanged by it.
-    """
+def _var(op, x, dim, unbiased, keepdim, correction, axis, keepdims, ddof, then=None):
+    """Σ(x - mean)² / (n - correction) over the resolved dims, computed as PyTorch does
+    on the CPU: in float64 for narrower floats (so float32 squares do not overflow), and
+    ``then`` (std's square root) applied before the result is cast back."""
     x = _float(x)
+    dtype = x.data.dtype
     if isinstance(dim, (bool, np.bool_)):  # PyTorch's var(unbiased) overload
         dim, unbiased = None, dim
     d, keep = dim_keep(op, dim, keepdim, axis, keepdims)
     c = _correction(op, unbiased, correction, ddof)
     axes = normalize_axis(op, d, x.ndim, x.shape)
     n = x.data.size if axes is None else math.prod(x.shape[a] for a in axes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.max(np.abs(x.data), axis=axes, keepdims=True, initial=0)
-        # a power of two, so dividing by it is exact; never below 1 (scaling small values
-        # up would make s² underflow and take the gradient with it)
-        s = np.where((m > 1) & np.isfinite(m), np.exp2(np.ceil(np.log2(m))), 1)
-    s = s.astype(x.data.dtype)
-    xs = x / _make(s, False, None)
-    dev = xs - xs.mean(axis=axes, keepdims=True)
+    narrow = x.data.dtype.itemsize < 8
+    if narrow:  # PyTorch accumulates float32 and float16 in float64 here: so do we
+        x = x.astype(np.float64)
+    dev = x - x.mean(axis=axes, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = (dev * dev).sum(axis=axes, keepdims=True) / builtins.max(n - c, 0)
-    if not keep:
-        v = v.reshape(reduced_shape(x.shape, axes))
-        s = s.reshape(reduced_shape(x.shape, axes))
-    return _make(s, False, None), v
+        v = (dev * dev).sum(axis=axes, keepdims=keep) / builtins.max(n - c, 0)
+    if then is not None:
+        v = then(v)
+    return v.astype(dtype) if narrow else v
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
@@ -358,9 +351,7 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     >>> mg.var(mg.tensor([1.0, 2.0, 3.0, 4.0])), mg.var(mg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
     (tensor(1.6667), tensor(1.25))
     """
-    s, v = _var_parts("var", x, dim, unbiased, keepdim, correction, axis, keepdims, ddof)
-    with np.errstate(over="ignore"):  # a variance above the dtype's range is inf, quietly
-        return v * s * s  # not v * (s * s): s² alone can overflow where the result does not
+    return _var("var", x, dim, unbiased, keepdim, correction, axis, keepdims, ddof)
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
@@ -372,12 +363,15 @@ def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
     >>> mg.std(mg.tensor([1.0, 3.0])), mg.std(mg.tensor([1.0, 3.0]), unbiased=False)
     (tensor(1.4142), tensor(1.))
     """
-    s, v = _var_parts("std", x, dim, unbiased, keepdim, correction, axis, keepdims, ddof)
-    # √v has an infinite slope at 0: take it only where v > 0, so the gradient is 0 there
-    pos = _make(np.asarray(v.data > 0), False, None)
+    return _var("std", x, dim, unbiased, keepdim, correction, axis, keepdims, ddof, _sqrt0)
+
+
+def _sqrt0(v):
+    """√v with gradient 0 where v = 0 (√ has an infinite slope there); nan stays nan."""
+    pos = _make(np.asarray(v.data != 0), False, None)
     one = _make(np.ones((), v.data.dtype), False, None)
     zero = _make(np.zeros((), v.data.dtype), False, None)
-    return where(pos, where(pos, v, one).sqrt(), zero) * s
+    return where(pos, where(pos, v, one).sqrt(), zero)
 
 
 @composite
