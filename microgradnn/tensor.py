@@ -780,10 +780,12 @@ class Tensor:
 
     def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keep = _reduce.dim_keep("any", axis, keepdims, dim, keepdim)
+        axis = _validate.check_axes("any", axis, self.ndim)
         return _make(np.asarray(np.any(self.data, axis=axis, keepdims=keep)), False, None)
 
     def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keep = _reduce.dim_keep("all", axis, keepdims, dim, keepdim)
+        axis = _validate.check_axes("all", axis, self.ndim)
         return _make(np.asarray(np.all(self.data, axis=axis, keepdims=keep)), False, None)
 
     # ------------------------------------------------------------------ shape
@@ -894,8 +896,8 @@ class Tensor:
             try:
                 self.data[index] = v
             except (IndexError, ValueError, TypeError, OverflowError) as e:
-                raise type(e)(f"setitem: cannot assign a value of shape {np.shape(v)} to "
-                              f"index {index!r} of a tensor of shape {self.shape}: {e}") from None
+                raise type(e)(f"setitem: {e} (assigning a value of shape {np.shape(v)} to "
+                              f"index {index!r} of a tensor of shape {self.shape})") from None
             _versions.bump(self.data)
             return
         if not isinstance(value, Tensor):

@@ -367,7 +367,32 @@ def _einsum_spec():
     return OpSpec("einsum", draw)
 
 
+def _setitem_spec():
+    """``y[index] = v`` on a non-leaf y: the recorded in-place write (SetItem), whose
+    gradient goes to v at the index and to y's old value everywhere else."""
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+        n0 = shape[0]
+        idx = data.draw(hst.sampled_from([data.draw(hst.integers(-n0, n0 - 1)),
+                                          slice(data.draw(hst.integers(0, n0 - 1)), None)]))
+        x = _arr(data, shape)
+        v = _arr(data, np.empty(shape)[idx].shape)
+
+        def fn(t, u):
+            y = t * 1.0  # a non-leaf, so the write is recorded
+            y[idx] = u
+            return y
+
+        def ref(a, b):
+            out = a.copy()
+            out[idx] = b
+            return out
+        return Case([x, v], fn, ref)
+    return OpSpec("setitem", draw)
+
+
 SPECS += [
+    _setitem_spec(),
     _dim_spec("cumsum", lambda data, s, d: ((lambda t: t.cumsum(d)),
                                            (lambda a: np.cumsum(a, axis=d)))),
     _dim_spec("prod", lambda data, s, d: ((lambda t: t.prod(d)), (lambda a: np.prod(a, axis=d)))),

@@ -130,7 +130,7 @@ def result_type(op: str, *operands) -> np.dtype:
         elif isinstance(x, (complex, np.complexfloating)):
             check_dtype(op, np.dtype(complex), "scalar")
         elif isinstance(x, (list, tuple)):
-            dt = check_dtype(op, _to_array(x, None, copy=False).dtype)
+            dt = check_dtype(op, _to_array(x, None, copy=False, op=op).dtype)
             dim = dt if dim is None else promote_types(dim, dt)
             continue
         else:

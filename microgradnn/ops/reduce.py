@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import _validate
 from ..autograd.function import Function
 from ._util import Shape, data, kept_shape, lift, normalize_axis, reduced_shape
 from ..autograd.scope import composite
@@ -279,14 +280,12 @@ def _arg(op: str, arg_fn, x, dim, keepdim, axis, keepdims):
             raise ValueError(f"{op}: cannot take the {op} of an empty tensor")
         i = np.asarray(arg_fn(x.data.reshape(-1)), dtype=np.int64)
         return _make(i.reshape((1,) * x.ndim) if keep else i, False, None)
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-        raise TypeError(f"{op}: dim must be an int or None, got {d!r}")
-    axes = normalize_axis(op, d, x.ndim, x.shape)
+    a = _validate.check_axis(op, d, x.ndim)
     if x.ndim == 0:
         return _make(np.zeros((), np.int64), False, None)
-    if x.shape[axes[0]] == 0:
+    if x.shape[a] == 0:
         raise ValueError(f"{op}: cannot reduce over the empty dim {d} of shape {x.shape}")
-    i = arg_fn(x.data, axis=axes[0], keepdims=keep)
+    i = arg_fn(x.data, axis=a, keepdims=keep)
     return _make(np.asarray(i, dtype=np.int64), False, None)
 
 
