@@ -92,7 +92,7 @@ def test_argmax_argmin():
     assert x.argmax(1).tolist() == [1, 2] and x.argmin(dim=0).tolist() == [0, 1, 0]
     assert x.argmax(1, keepdim=True).shape == (2, 1) and mg.argmax(x, axis=1, keepdims=True).shape == (2, 1)
     assert mg.argmin(x).item() == 2
-    with pytest.raises(ValueError, match="argmax: axis 5 is out of range"):
+    with pytest.raises(ValueError, match="argmax: dimension 5 is out of range"):
         x.argmax(5)
 
 

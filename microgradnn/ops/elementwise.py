@@ -14,7 +14,6 @@ from ._util import data, floating, lift
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -29,7 +28,6 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -44,7 +42,6 @@ class Sub(Function):
 class Mul(Function):
     """y = a · b;  dy/da = b, dy/db = a."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -69,7 +66,6 @@ class Div(Function):
     again by later in-place operations, the inputs are not (PyTorch saves these too).
     """
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -93,7 +89,6 @@ class Pow(Function):
     aᵇ is recomputed for dy/db rather than saved (see Div: inputs, not the output).
     """
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -125,7 +120,6 @@ class Pow(Function):
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -140,7 +134,6 @@ class Neg(Function):
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -157,7 +150,6 @@ class Abs(Function):
 class Exp(Function):
     """y = eˣ;  dy/dx = y."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -176,7 +168,6 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dy/dx = 1/x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -194,7 +185,6 @@ class Log(Function):
 class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2y)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -213,7 +203,6 @@ class Sqrt(Function):
 class Sin(Function):
     """y = sin x;  dy/dx = cos x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -231,7 +220,6 @@ class Sin(Function):
 class Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -249,7 +237,6 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y²."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -268,7 +255,6 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 - y)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -289,7 +275,6 @@ class Sigmoid(Function):
 class Relu(Function):
     """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0)."""
 
-    __slots__ = ()
     array_backward = True
     op_name = "relu"
 
@@ -328,7 +313,6 @@ class LeakyRelu(Function):
 class Heaviside(Function):
     """y = 1 if x > 0, ``values`` if x = 0, else 0 (the perceptron's step);  dy/dx = 0."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -343,7 +327,6 @@ class Heaviside(Function):
 class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -367,7 +350,6 @@ class Clip(Function):
 class Maximum(Function):
     """y = max(a, b);  dy/da = 1 where a > b, ½ where a = b, else 0 (and b likewise)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -387,8 +369,6 @@ class Maximum(Function):
 class Minimum(Maximum):
     """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and b likewise)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         y = np.minimum(a, b)
@@ -399,7 +379,6 @@ class Minimum(Maximum):
 class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -423,7 +402,6 @@ class Where(Function):
 class Clone(Function):
     """y = a copy of x in its own memory;  dy/dx = 1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod

@@ -9,7 +9,6 @@ from ..autograd.function import Function
 class MatMul(Function):
     """y = a @ b;  ∂L/∂a = g @ bᵀ, ∂L/∂b = aᵀ @ g (1-D operands act as a row / column)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod

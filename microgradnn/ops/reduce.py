@@ -95,7 +95,6 @@ class _Extreme(Function):
 class Max(_Extreme):
     """y = max x over axes;  dy/dx = 1/k for the k elements equal to the max, else 0."""
 
-    __slots__ = ()
     np_fn = staticmethod(np.max)
 
     @staticmethod
@@ -106,7 +105,6 @@ class Max(_Extreme):
 class Min(_Extreme):
     """y = min x over axes;  dy/dx = 1/k for the k elements equal to the min, else 0."""
 
-    __slots__ = ()
     np_fn = staticmethod(np.min)
 
     @staticmethod
