@@ -14,7 +14,9 @@ sets ``ci`` when the CI variable is set, ``dev`` otherwise):
 - ``thorough``: ``explore`` with many more examples, for an occasional long run.
 
 Every test also starts with microgradnn's generator (``mg.rand``, initialisers, shuffling)
-seeded from the test's own name, so tests that draw with it repeat too.
+seeded from the test's own name, so tests that draw with it repeat too. The
+``explore`` and ``thorough`` profiles mix a fresh run seed into it (printed in the header;
+``MICROGRADNN_TEST_SEED=N`` sets it, to repeat a run), so they vary these draws as well.
 """
 import os
 import zlib
@@ -42,14 +44,29 @@ PROFILE = os.environ.get("MICROGRADNN_HYPOTHESIS_PROFILE", "dev")
 settings.load_profile(PROFILE)
 
 
+def _run_seed() -> int:
+    """0 (the test's name alone) for dev and ci; a fresh seed for the exploring profiles.
+    Drawn once per run and handed to xdist's workers through the environment."""
+    given = os.environ.get("MICROGRADNN_TEST_SEED")
+    if given is None and PROFILE in ("explore", "thorough"):
+        given = os.environ["MICROGRADNN_TEST_SEED"] = str(int.from_bytes(os.urandom(4), "little"))
+    return int(given or 0)
+
+
+RUN_SEED = _run_seed()
+
+
 def pytest_report_header(config):
     mode = "derandomized" if settings.default.derandomize else "random draws"
+    seed = (f"from the test's name and run seed {RUN_SEED} (MICROGRADNN_TEST_SEED={RUN_SEED} "
+            "repeats it)" if RUN_SEED else "from the test's name")
     return (f"Hypothesis profile '{PROFILE}' ({settings.default.max_examples} examples, "
-            f"{mode}); microgradnn's generator seeded per test from the test's name")
+            f"{mode}); microgradnn's generator seeded per test {seed}")
 
 
 @pytest.fixture(autouse=True)
 def _seed_microgradnn(request):
-    """Seed mg's generator from the test id: repeatable, yet different between tests."""
-    mg.manual_seed(zlib.crc32(request.node.nodeid.encode()))
+    """Seed mg's generator from the test id (and the run seed): repeatable, yet different
+    between tests."""
+    mg.manual_seed(zlib.crc32(request.node.nodeid.encode()) ^ RUN_SEED)
     yield
