@@ -693,7 +693,7 @@ class Tensor:
         return _ew.Relu._apply1(self)
 
     def leaky_relu(self, negative_slope: float = 0.01):
-        return _ew.LeakyRelu.apply(self, negative_slope=negative_slope)
+        return _elementwise_fns.leaky_relu(self, negative_slope)
 
     def heaviside(self, values: float = 0.0):
         return _ew.Heaviside.apply(self, values=values)
@@ -1045,7 +1045,7 @@ from .autograd import function as _function, grad_mode as _grad_mode  # noqa: E4
 from .autograd import versions as _versions  # noqa: E402
 from . import autograd as _autograd  # noqa: E402
 from .ops import elementwise as _ew, linalg as _linalg, reduce as _reduce, shape as _shape  # noqa: E402
-from .ops import functional as _elementwise_fns  # noqa: E402
+from .ops import elementwise_fns as _elementwise_fns  # noqa: E402
 from .ops._util import check_dtype as _check_dtype_kind, promote2 as _promote2  # noqa: E402
 from . import creation as _creation  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Differentiable operations, one file per family; each primitive is a ``Function``."""
-from .functional import (abs, add, clamp, clip, cos, div, exp, heaviside, leaky_relu, log,
-                         maximum, minimum, mul, neg, pow, relu, sigmoid, sin, sqrt, sub, tanh,
-                         where, masked_fill)
+from .elementwise_fns import (abs, add, clamp, clip, cos, div, exp, heaviside, leaky_relu,
+                              log, maximum, minimum, mul, neg, pow, relu, sigmoid, sin, sqrt,
+                              sub, tanh, where, masked_fill)
 from .linalg import bmm, einsum, matmul, mm
 from .special import erf
 from .reduce import (amax, amin, argmax, argmin, cumsum, log_softmax, logsumexp, max, mean,
