@@ -53,6 +53,14 @@ def data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def as_tensor(x, op: str = "tensor"):
+    """``x`` itself if it is a Tensor, else a constant tensor of it (sharing an array's
+    memory); a value no tensor can hold raises naming the operation ``op``."""
+    if isinstance(x, Tensor):
+        return x
+    return _make(_to_array(x, None, copy=False, op=op), False, None)
+
+
 def normalize_axis(op: str, axis, ndim: int, shape: Shape) -> tuple[int, ...] | None:
     """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes, or None for all."""
     if axis is None:
@@ -200,7 +208,7 @@ _BOOL = np.dtype(np.bool_)
 _INT64 = np.dtype(np.int64)
 
 from ..dtypes import check_kind as check_dtype, get_default_dtype  # noqa: E402
-from ..tensor import _to_array  # noqa: E402
+from ..tensor import _make, _to_array  # noqa: E402
 
 
 def floating(x: np.ndarray) -> np.ndarray:

@@ -12,12 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import elementwise as ew
-from ._util import promote2
-
-
-def _t(x, op: str):
-    """``x`` as a tensor; a conversion error names the operation ``op``."""
-    return x if isinstance(x, Tensor) else _make(_to_array(x, None, copy=False, op=op), False, None)
+from ._util import as_tensor, promote2
 
 
 def add(a, b):
@@ -27,37 +22,37 @@ def add(a, b):
     >>> mg.add(mg.ones(2), 1.5)
     tensor([2.5, 2.5])
     """
-    return ew.Add.apply(*promote2("add", _t(a, "add"), b))
+    return ew.Add.apply(*promote2("add", as_tensor(a, "add"), b))
 
 
 def sub(a, b):
     """a - b with broadcasting."""
-    return ew.Sub.apply(*promote2("sub", _t(a, "sub"), b))
+    return ew.Sub.apply(*promote2("sub", as_tensor(a, "sub"), b))
 
 
 def mul(a, b):
     """a · b elementwise with broadcasting."""
-    return ew.Mul.apply(*promote2("mul", _t(a, "mul"), b))
+    return ew.Mul.apply(*promote2("mul", as_tensor(a, "mul"), b))
 
 
 def div(a, b):
     """a / b elementwise with broadcasting."""
-    return ew.Div.apply(*promote2("div", _t(a, "div"), b, True))
+    return ew.Div.apply(*promote2("div", as_tensor(a, "div"), b, True))
 
 
 def pow(a, b):
     """aᵇ elementwise with broadcasting."""
-    return ew.Pow.apply(*promote2("pow", _t(a, "pow"), b))
+    return ew.Pow.apply(*promote2("pow", as_tensor(a, "pow"), b))
 
 
 def neg(x):
     """-x."""
-    return ew.Neg.apply(_t(x, "neg"))
+    return ew.Neg.apply(as_tensor(x, "neg"))
 
 
 def abs(x):
     """Absolute value ``|x|``; the gradient at 0 is 0."""
-    return ew.Abs.apply(_t(x, "abs"))
+    return ew.Abs.apply(as_tensor(x, "abs"))
 
 
 def exp(x):
@@ -67,32 +62,32 @@ def exp(x):
     >>> mg.exp(mg.zeros(2))
     tensor([1., 1.])
     """
-    return ew.Exp.apply(_t(x, "exp"))
+    return ew.Exp.apply(as_tensor(x, "exp"))
 
 
 def log(x):
     """Natural logarithm."""
-    return ew.Log.apply(_t(x, "log"))
+    return ew.Log.apply(as_tensor(x, "log"))
 
 
 def sqrt(x):
     """Square root."""
-    return ew.Sqrt.apply(_t(x, "sqrt"))
+    return ew.Sqrt.apply(as_tensor(x, "sqrt"))
 
 
 def sin(x):
     """Sine."""
-    return ew.Sin.apply(_t(x, "sin"))
+    return ew.Sin.apply(as_tensor(x, "sin"))
 
 
 def cos(x):
     """Cosine."""
-    return ew.Cos.apply(_t(x, "cos"))
+    return ew.Cos.apply(as_tensor(x, "cos"))
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    return ew.Tanh.apply(_t(x, "tanh"))
+    return ew.Tanh.apply(as_tensor(x, "tanh"))
 
 
 def sigmoid(x):
@@ -102,7 +97,7 @@ def sigmoid(x):
     >>> mg.sigmoid(mg.tensor([0.0, -1000.0]))
     tensor([0.5, 0. ])
     """
-    return ew.Sigmoid.apply(_t(x, "sigmoid"))
+    return ew.Sigmoid.apply(as_tensor(x, "sigmoid"))
 
 
 def relu(x):
@@ -112,7 +107,7 @@ def relu(x):
     >>> mg.relu(mg.tensor([-1.0, 2.0]))
     tensor([0., 2.])
     """
-    return ew.Relu.apply(_t(x, "relu"))
+    return ew.Relu.apply(as_tensor(x, "relu"))
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
@@ -123,7 +118,7 @@ def leaky_relu(x, negative_slope: float = 0.01):
     tensor([-0.1,  2. ])
     """
     check_real("leaky_relu", "negative_slope", negative_slope)  # a complex slope: complex output
-    return ew.LeakyRelu.apply(_t(x, "leaky_relu"), negative_slope=negative_slope)
+    return ew.LeakyRelu.apply(as_tensor(x, "leaky_relu"), negative_slope=negative_slope)
 
 
 def heaviside(x, values: float = 0.0):
@@ -133,7 +128,7 @@ def heaviside(x, values: float = 0.0):
     >>> mg.heaviside(mg.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 1.])
     """
-    return ew.Heaviside.apply(_t(x, "heaviside"), values=values)
+    return ew.Heaviside.apply(as_tensor(x, "heaviside"), values=values)
 
 
 def clip(x, min=None, max=None):
@@ -143,7 +138,7 @@ def clip(x, min=None, max=None):
     >>> mg.clip(mg.tensor([-2.0, 0.5, 3.0]), -1, 1)
     tensor([-1. ,  0.5,  1. ])
     """
-    x = _t(x, "clip")
+    x = as_tensor(x, "clip")
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
     for bound in (min, max):
@@ -167,12 +162,12 @@ clamp = clip
 
 def maximum(a, b):
     """Elementwise larger of a and b; ties share the gradient evenly."""
-    return ew.Maximum.apply(*promote2("maximum", _t(a, "maximum"), b))
+    return ew.Maximum.apply(*promote2("maximum", as_tensor(a, "maximum"), b))
 
 
 def minimum(a, b):
     """Elementwise smaller of a and b; ties share the gradient evenly."""
-    return ew.Minimum.apply(*promote2("minimum", _t(a, "minimum"), b))
+    return ew.Minimum.apply(*promote2("minimum", as_tensor(a, "minimum"), b))
 
 
 def where(condition, a, b):
@@ -199,7 +194,7 @@ def masked_fill(x, mask, value):
     >>> mg.masked_fill(mg.zeros(3), mg.tensor([True, False, True]), 5.0)
     tensor([5., 0., 5.])
     """
-    x = _t(x, "masked_fill")
+    x = as_tensor(x, "masked_fill")
     m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: the mask must be a bool tensor, got dtype {m.dtype}")
@@ -221,4 +216,4 @@ def masked_fill(x, mask, value):
 from .._validate import check_real, check_tensor  # noqa: E402
 from ..dtypes import check_kind as check_dtype  # noqa: E402
 from ..autograd.grad_mode import is_grad_enabled  # noqa: E402
-from ..tensor import Tensor, _make, _to_array, tensor  # noqa: E402
+from ..tensor import Tensor, _make, tensor  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ._util import data
 
 
 class MatMul(Function):
@@ -131,7 +132,7 @@ def mm(input, mat2):
     """
     for name, t in (("input", input), ("mat2", mat2)):
         if np.ndim(t.data if isinstance(t, Tensor) else t) != 2:
-            raise RuntimeError(f"mm: {name} must be a matrix, got shape {np.shape(_data(t))}")
+            raise RuntimeError(f"mm: {name} must be a matrix, got shape {np.shape(data(t))}")
     return matmul(input, mat2)
 
 
@@ -143,7 +144,7 @@ def bmm(input, mat2):
     >>> mg.bmm(mg.ones((5, 2, 3)), mg.ones((5, 3, 4))).shape
     (5, 2, 4)
     """
-    sa, sb = np.shape(_data(input)), np.shape(_data(mat2))
+    sa, sb = np.shape(data(input)), np.shape(data(mat2))
     if len(sa) != 3 or len(sb) != 3:
         raise RuntimeError(f"bmm: both operands must be 3-D, got shapes {sa} and {sb}")
     if sa[0] != sb[0]:
@@ -159,10 +160,6 @@ def _operand(x):
     if isinstance(x, (complex, np.complexfloating)):
         check_dtype("matmul", np.dtype(complex))
     raise TypeError(f"matmul: both operands must be tensors, got {type(x).__name__}")
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 from ..dtypes import check_kind as check_dtype  # noqa: E402

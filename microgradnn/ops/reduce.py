@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _validate
 from ..autograd.function import Function
-from ._util import Shape, data, kept_shape, lift, normalize_axis, reduced_shape
+from ._util import Shape, as_tensor, data, kept_shape, lift, normalize_axis, reduced_shape
 from ..autograd.scope import composite
 
 
@@ -171,7 +171,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     >>> mg.sum(mg.ones((2, 3)), axis=0)
     tensor([2., 2., 2.])
     """
-    return Sum.apply(_t(x), axis=_axis("sum", axis, dim), keepdims=_keep(keepdims, keepdim))
+    return Sum.apply(as_tensor(x), axis=_axis("sum", axis, dim), keepdims=_keep(keepdims, keepdim))
 
 
 def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -181,7 +181,7 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     >>> mg.mean(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
     tensor([1.5, 3.5])
     """
-    x = _t(x)
+    x = as_tensor(x)
     if x.dtype.kind != "f":
         raise TypeError(f"mean: could not infer the output dtype: the input has dtype "
                         f"{x.dtype}; use x.float().mean() (PyTorch refuses too)")
@@ -232,17 +232,17 @@ def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     tensor(5.)
     """
     d, keep = dim_keep("amax", dim, keepdim, axis, keepdims)
-    return Max.apply(_t(x), axis=d, keepdims=keep)
+    return Max.apply(as_tensor(x), axis=d, keepdims=keep)
 
 
 def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """The smallest values over ``dim`` (an int, a tuple or None = all), values only."""
     d, keep = dim_keep("amin", dim, keepdim, axis, keepdims)
-    return Min.apply(_t(x), axis=d, keepdims=keep)
+    return Min.apply(as_tensor(x), axis=d, keepdims=keep)
 
 
 def _extreme(op, arg_fn, x, dim, keepdim, axis, keepdims):
-    x = _t(x)
+    x = as_tensor(x)
     name = op.op_name
     if isinstance(dim, Tensor):
         raise TypeError(f"{name}: to compare two tensors elementwise use "
@@ -271,7 +271,7 @@ def _extreme(op, arg_fn, x, dim, keepdim, axis, keepdims):
 
 
 def _arg(op: str, arg_fn, x, dim, keepdim, axis, keepdims):
-    x = _t(x)
+    x = as_tensor(x)
     d, keep = dim_keep(op, dim, keepdim, axis, keepdims)
     if d is None:  # over the flattened tensor (PyTorch); keepdim keeps every axis as 1
         if x.data.size == 0:
@@ -394,7 +394,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def _softmax_dim(op: str, x, dim, axis, dtype):
-    x = _float(x) if dtype is None else _t(x).astype(dtype)
+    x = _float(x) if dtype is None else as_tensor(x).astype(dtype)
     d = _axis(op, axis, dim)
     if d is None:
         d = -1  # PyTorch warns and picks a dim for 0-, 1- and 3-d input; we use the last
@@ -434,18 +434,14 @@ def _shift(x, axes):
     return _make(m, False, None)
 
 
-def _t(x):
-    return x if isinstance(x, Tensor) else tensor(x)
-
-
 def _float(x):
     """``x`` as a floating-point tensor (exponentials of integers are floats, as PyTorch)."""
-    x = _t(x)
+    x = as_tensor(x)
     return x if x.dtype.kind in "fc" else x.astype(get_default_dtype())
 
 
 from ..dtypes import get_default_dtype  # noqa: E402
-from ..tensor import Tensor, _make, tensor  # noqa: E402
+from ..tensor import Tensor, _make  # noqa: E402
 from .shape import broadcast_to  # noqa: E402
 from .elementwise import where  # noqa: E402
 
@@ -477,7 +473,7 @@ def cumsum(x, dim: int, *, dtype=None, axis=None):
     >>> mg.cumsum(mg.tensor([1.0, 2.0, 3.0]), 0)
     tensor([1., 3., 6.])
     """
-    x = _t(x) if dtype is None else _t(x).astype(dtype)
+    x = as_tensor(x) if dtype is None else as_tensor(x).astype(dtype)
     d = _axis("cumsum", axis, dim)
     axes = normalize_axis("cumsum", d, x.ndim, x.shape)
     if not x.ndim:
@@ -495,7 +491,7 @@ def prod(x, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=
     >>> mg.prod(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), 1)
     tensor([ 2., 12.])
     """
-    x = _t(x) if dtype is None else _t(x).astype(dtype)
+    x = as_tensor(x) if dtype is None else as_tensor(x).astype(dtype)
     d, keep = dim_keep("prod", dim, keepdim, axis, keepdims)
     if d is None:
         y = prod(x.reshape(-1), 0)
@@ -530,7 +526,7 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, *, dtype=None):
     >>> mg.norm(mg.tensor([3.0, 4.0])), mg.norm(mg.tensor([3.0, -4.0]), 1)
     (tensor(5.), tensor(7.))
     """
-    x = _float(x) if dtype is None else _t(x).astype(dtype)
+    x = _float(x) if dtype is None else as_tensor(x).astype(dtype)
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):

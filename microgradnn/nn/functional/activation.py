@@ -9,15 +9,12 @@ import math
 
 from ... import ops
 from ...ops import special
-from ...tensor import Tensor, tensor
+from ...ops._util import as_tensor
+from ...tensor import Tensor
 from ...autograd.scope import composite
 
 __all__ = ["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "softmax",
            "log_softmax"]
-
-
-def _t(x) -> Tensor:
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def step(input: Tensor) -> Tensor:
@@ -28,7 +25,7 @@ def step(input: Tensor) -> Tensor:
     >>> F.step(mg.tensor([-1.0, 0.0, 2.0]))
     tensor([0., 0., 1.])
     """
-    return ops.heaviside(_t(input), 0.0)
+    return ops.heaviside(as_tensor(input), 0.0)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -39,7 +36,7 @@ def sigmoid(input: Tensor) -> Tensor:
     >>> F.sigmoid(mg.tensor([0.0]))
     tensor([0.5])
     """
-    return ops.sigmoid(_t(input))
+    return ops.sigmoid(as_tensor(input))
 
 
 def tanh(input: Tensor) -> Tensor:
@@ -50,7 +47,7 @@ def tanh(input: Tensor) -> Tensor:
     >>> F.tanh(mg.tensor([0.0]))
     tensor([0.])
     """
-    return ops.tanh(_t(input))
+    return ops.tanh(as_tensor(input))
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -62,7 +59,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> F.relu(mg.tensor([-2.0, 3.0]))
     tensor([0., 3.])
     """
-    return ops.relu(_t(input))
+    return ops.relu(as_tensor(input))
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -73,7 +70,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     >>> F.leaky_relu(mg.tensor([-2.0, 3.0]), 0.1)
     tensor([-0.2,  3. ])
     """
-    return ops.leaky_relu(_t(input), negative_slope)
+    return ops.leaky_relu(as_tensor(input), negative_slope)
 
 
 @composite
@@ -86,7 +83,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> F.elu(mg.tensor([-1.0, 2.0], dtype=mg.float64))
     tensor([-0.6321,  2.    ], dtype=float64)
     """
-    x = _t(input)
+    x = as_tensor(input)
     pos = x.data > 0
     # exp only sees the non-positive side (no overflow, and no gradient leaks into x > 0).
     neg_part = ops.where(pos, 0.0, x).exp() - 1
@@ -103,7 +100,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     >>> F.gelu(mg.tensor([-1.0, 0.0, 1.0], dtype=mg.float64))
     tensor([-0.1587,  0.    ,  0.8413], dtype=float64)
     """
-    x = _t(input)
+    x = as_tensor(input)
     # x times Φ(x) ∈ [0, 1] last: x·(1 + erf)·½ would overflow at |x| > max/2.
     if approximate == "none":
         return x * ((special.erf(x * (1 / math.sqrt(2))) + 1) * 0.5)
@@ -131,7 +128,7 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     >>> F.softmax(mg.tensor([[0.0, 0.0]]), dim=1)
     tensor([[0.5, 0.5]])
     """
-    return ops.softmax(_t(input), _dim(dim))
+    return ops.softmax(as_tensor(input), _dim(dim))
 
 
 def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
@@ -142,7 +139,7 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     >>> F.log_softmax(mg.tensor([[0.0, 0.0]]), dim=1)
     tensor([[-0.6931, -0.6931]])
     """
-    return ops.log_softmax(_t(input), _dim(dim))
+    return ops.log_softmax(as_tensor(input), _dim(dim))
 
 
 # ---------------------------------------------------------------------------- softplus family
@@ -160,7 +157,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     tensor([2.7776e-11, 1.3863e+00, 5.0000e+01])
     """
     beta, threshold = _softplus_args("softplus", beta, threshold)
-    return special.softplus(_t(input), beta, threshold)
+    return special.softplus(as_tensor(input), beta, threshold)
 
 
 def _softplus_args(op: str, beta, threshold) -> tuple[float, float]:
@@ -181,7 +178,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     >>> F.logsigmoid(mg.tensor([-200.0, 0.0]))
     tensor([-200.    ,   -0.6931])
     """
-    return special.logsigmoid(_t(input))
+    return special.logsigmoid(as_tensor(input))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -192,7 +189,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     >>> F.silu(mg.tensor([0.0, 1.0]))
     tensor([0.    , 0.7311])
     """
-    x = _t(input)
+    x = as_tensor(input)
     return x * ops.sigmoid(x)
 
 

@@ -10,14 +10,11 @@ import math
 import numpy as np
 
 from ... import ops
+from ...ops._util import as_tensor
 from ...tensor import Tensor, tensor
 from .layers import dropout
 
 __all__ = ["scaled_dot_product_attention"]
-
-
-def _t(x) -> Tensor:
-    return x if isinstance(x, Tensor) else tensor(x)
 
 
 def attention_weights(scores: Tensor, mask) -> Tensor:
@@ -85,7 +82,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             [1.6698]])
     """
     op = "scaled_dot_product_attention"
-    q, k, v = _t(query), _t(key), _t(value)
+    q, k, v = (as_tensor(t, "scaled_dot_product_attention") for t in (query, key, value))
     for name, t in (("query", q), ("key", k), ("value", v)):
         if t.ndim < 2:
             raise ValueError(f"{op}: {name} must have at least 2 dimensions (..., length, "

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ...ops import conv as _c
+from ...ops._util import as_tensor
 from ...ops.linalg import matmul
 from ...ops.shape import pad as _mg_pad
 from ...tensor import Tensor, _make
@@ -28,10 +29,6 @@ IntOrTuple = int | Sequence[int]
 
 
 # ---------------------------------------------------------------- argument checks
-def _as_tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else _make(np.asarray(x), False, None)
-
-
 def _ntuple(op: str, name: str, value, n: int, minimum: int) -> Shape:
     """``value`` (an int or n ints) as a tuple of n ints, each at least ``minimum``."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
@@ -77,7 +74,7 @@ def _check_fits(op: str, shape: Shape, kernel: Shape, pairs, dilation: Shape,
 
 # ---------------------------------------------------------------- convolution
 def _conv(op: str, nsp: int, input, weight, bias, stride, padding, dilation, groups):
-    x, w = _as_tensor(input), _as_tensor(weight)
+    x, w = as_tensor(input, op), as_tensor(weight, op)
     if groups != 1:
         raise ValueError(f"{op}: only groups=1 is supported, got groups={groups!r}")
     if w.ndim != nsp + 2:
@@ -110,7 +107,7 @@ def _conv(op: str, nsp: int, input, weight, bias, stride, padding, dilation, gro
     _check_fits(op, xb.shape, kernel, pairs, dilation, padding)
     out_channels = w.shape[0]
     if bias is not None:
-        bias = _as_tensor(bias)
+        bias = as_tensor(bias, op)
         if bias.shape != (out_channels,):
             raise ValueError(f"{op}: bias must have shape ({out_channels},) to match weight "
                              f"shape {w.shape}, got {bias.shape}")
@@ -184,7 +181,7 @@ def _pool_geometry(op: str, nsp: int, x: Tensor, kernel_size, stride, padding, d
 
 def _max_pool(op: str, nsp: int, input, kernel_size, stride, padding, dilation, ceil_mode,
               return_indices):
-    x, unbatched = _batched(op, _as_tensor(input), nsp)
+    x, unbatched = _batched(op, as_tensor(input, op), nsp)
     kernel, stride, _, dilation, _, pairs = _pool_geometry(
         op, nsp, x, kernel_size, stride, padding, dilation, ceil_mode)
     y = _c.MaxPool.apply(x, kernel=kernel, stride=stride, padding=pairs, dilation=dilation)
@@ -249,7 +246,7 @@ def _avg_divisor(size: Shape, kernel: Shape, stride: Shape, pad: Shape, out: Sha
 
 def _avg_pool(op: str, nsp: int, input, kernel_size, stride, padding, ceil_mode,
               count_include_pad, divisor_override):
-    x, unbatched = _batched(op, _as_tensor(input), nsp)
+    x, unbatched = _batched(op, as_tensor(input, op), nsp)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     kernel, stride, pad, dilation, out, pairs = _pool_geometry(
@@ -309,7 +306,7 @@ def _adaptive_matrix(n: int, o: int, dtype) -> np.ndarray:
 
 
 def _adaptive_avg_pool(op: str, nsp: int, input, output_size):
-    x, unbatched = _batched(op, _as_tensor(input), nsp)
+    x, unbatched = _batched(op, as_tensor(input, op), nsp)
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
     size = x.shape[2:]
@@ -373,7 +370,7 @@ def unfold(input: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1,
     >>> F.unfold(mg.zeros((2, 3, 4, 4)), 2).shape
     (2, 12, 9)
     """
-    x, unbatched = _batched("unfold", _as_tensor(input), 2)
+    x, unbatched = _batched("unfold", as_tensor(input, "unfold"), 2)
     kernel = _ntuple("unfold", "kernel_size", kernel_size, 2, 1)
     dilation = _ntuple("unfold", "dilation", dilation, 2, 1)
     pad = _ntuple("unfold", "padding", padding, 2, 0)
@@ -400,7 +397,7 @@ def fold(input: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple,
             [2., 4., 2.],
             [1., 2., 1.]])
     """
-    x = _as_tensor(input)
+    x = as_tensor(input, "fold")
     unbatched = x.ndim == 2
     if unbatched:
         x = x.reshape((1,) + x.shape)
@@ -440,7 +437,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     >>> F.pad(mg.tensor([[1.0, 2.0, 3.0]]), (2, 1), mode="reflect")
     tensor([[3., 2., 1., 2., 3., 2.]])
     """
-    x = _as_tensor(input)
+    x = as_tensor(input, "pad")
     widths = list(pad)
     if len(widths) % 2 or len(widths) // 2 > x.ndim or not all(
             isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in widths):

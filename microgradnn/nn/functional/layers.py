@@ -13,7 +13,7 @@ from ... import _validate as v, creation
 from ...autograd import no_grad
 from ...ops.elementwise import Where
 from ...ops.linalg import Linear, check_same_dtype
-from ...tensor import Tensor, tensor
+from ...tensor import Tensor
 from ...autograd.scope import composite
 
 __all__ = ["linear", "dropout", "embedding", "batch_norm", "layer_norm"]
