@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd import engine, no_grad
 from ..autograd.function import Function
+from ..autograd.graph import postorder
 from ..autograd.partial_grads import IndexedGrad
 from ..tensor import Tensor, _make
 from .gradcheck import _check_inputs, _mismatch, _num, _outputs
@@ -98,25 +99,8 @@ class _RecordCalls:
 
 
 def _forward_order(outs: Sequence[Tensor]) -> list[Function]:
-    """Nodes below ``outs`` from the first made to the last (reverse postorder of a DFS
-    from the outputs, iterative)."""
-    order, seen = [], set()
-    for out in outs:
-        if not isinstance(out.grad_fn, Function) or id(out.grad_fn) in seen:
-            continue
-        stack = [(out.grad_fn, iter(out.grad_fn.next))]
-        seen.add(id(out.grad_fn))
-        while stack:
-            node, it = stack[-1]
-            for nxt in it:
-                if isinstance(nxt, Function) and id(nxt) not in seen:
-                    seen.add(id(nxt))
-                    stack.append((nxt, iter(nxt.next)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    return order  # postorder: every node after its inputs
+    """Nodes below ``outs`` from the first made to the last: every node after its inputs."""
+    return [n for n in postorder(out.grad_fn for out in outs) if isinstance(n, Function)]
 
 
 def _node_grads(node: Function, upstream: np.ndarray) -> list:

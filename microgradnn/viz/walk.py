@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.graph import postorder
 from ..autograd.scope import Frame
 from ..nn.module import Module, Parameter
 from ..tensor import Tensor, _make
@@ -55,33 +56,21 @@ def as_roots(root, op: str = "draw_graph") -> list[Tensor]:
 
 
 def extract(roots: list[Tensor]) -> Graph:
-    """Depth-first walk from the roots (explicit stack); items numbered in post-order,
-    which puts every input before its consumers and is the same on every run."""
+    """Items numbered in post-order from the roots (``autograd.graph.postorder``), which
+    puts every input before its consumers and is the same on every run."""
     g = Graph()
     index = g.index
     items = g.items
+    seen: set = set()
     for r in roots:
         start = r.grad_fn if r.grad_fn is not None else r
-        if id(start) not in index:
-            stack = [[start, 0]]
-            while stack:
-                top = stack[-1]
-                obj = top[0]
-                if isinstance(obj, Function):
-                    nxt = obj.next
-                    i = top[1]
-                    while i < len(nxt) and (nxt[i] is None or id(nxt[i]) in index):
-                        i += 1
-                    if i < len(nxt):
-                        top[1] = i + 1
-                        stack.append([nxt[i], 0])
-                        continue
-                stack.pop()
-                if id(obj) not in index:  # (a DAG never pushes a node twice; be safe)
-                    if isinstance(obj, Function):
-                        _add_constants(g, obj)
-                    index[id(obj)] = len(items)
-                    items.append(obj)
+        for obj in postorder([start], seen):
+            if id(obj) in index:
+                continue  # a leaf already numbered as some node's constant
+            if isinstance(obj, Function):
+                _add_constants(g, obj)
+            index[id(obj)] = len(items)
+            items.append(obj)
         g.roots.append(index[id(start)])
     g.consumers = [[] for _ in items]
     for k, obj in enumerate(items):
