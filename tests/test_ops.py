@@ -134,6 +134,16 @@ def test_backward_leaves_inputs_alone_and_gradients_alias_nothing(spec):
     for_each_example(spec, check)
 
 
+@pytest.mark.parametrize("lead", [(), (3,), (2, 3)])
+def test_gradcheck_of_linear_with_a_frozen_weight_and_no_bias(lead):
+    """The table's leaves all require grad; a frozen layer (fine-tuning) asks Linear for
+    the input's gradient alone: needs_input_grad = (True, False), two slots, no bias."""
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal(lead + (4,)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((2, 4)))
+    assert gradcheck(lambda t: mg.nn.functional.linear(t, w), [x])
+
+
 # ---------------------------------------------------------------- coverage of the table
 def shipped_primitives():
     """Every concrete Function subclass defined in the microgradnn package."""
