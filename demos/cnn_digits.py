@@ -88,7 +88,7 @@ def print_filters(conv: nn.Conv2d) -> None:
 @mg.viz.keep()  # the picture reads the recorded graph's values
 def draw(model: nn.Module, side: int, out: Path) -> Path:
     from microgradnn.viz import draw_model
-    count = sum(p.size for p in model.parameters())
+    count = sum(p.numel() for p in model.parameters())
     picture = draw_model(model, (1, 1, side, side),
                          title=f"CNN for {side}×{side} digits: {count:,} parameters")
     from _figures import have_dot

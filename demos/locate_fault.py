@@ -43,7 +43,7 @@ class Swish(mg.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        s = 1 / (1 + np.exp(-x))
+        s = 1 / (1 + (-x).exp())   # forward receives Tensors (run under no_grad)
         ctx.save_for_backward(x, s)
         return x * s
 

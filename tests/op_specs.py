@@ -63,7 +63,7 @@ def _axes(ndim):
 
 
 def _np_var(a, axis, keepdims):
-    return np.var(a, axis=axis, keepdims=keepdims)
+    return np.var(a, axis=axis, keepdims=keepdims, ddof=1)
 
 
 def _np_logsumexp(a, axis, keepdims):
@@ -273,12 +273,18 @@ SPECS = [
     reduction("sum", lambda t, ax, k: t.sum(ax, k), lambda a, ax, k: np.sum(a, ax, keepdims=k)),
     reduction("mean", lambda t, ax, k: t.mean(ax, k), lambda a, ax, k: np.mean(a, ax, keepdims=k),
               nonempty=True),
-    reduction("max", lambda t, ax, k: t.max(ax, k), lambda a, ax, k: np.max(a, ax, keepdims=k),
+    # amax/amin take several axes; max/min over one dim also return indices (PyTorch)
+    reduction("max", lambda t, ax, k: t.amax(ax, k), lambda a, ax, k: np.max(a, ax, keepdims=k),
               distinct=True, nonempty=True),
-    reduction("min", lambda t, ax, k: t.min(ax, k), lambda a, ax, k: np.min(a, ax, keepdims=k),
+    reduction("min", lambda t, ax, k: t.amin(ax, k), lambda a, ax, k: np.min(a, ax, keepdims=k),
               distinct=True, nonempty=True),
-    reduction("var", lambda t, ax, k: t.var(ax, k), _np_var, nonempty=True),
-    reduction("std", lambda t, ax, k: t.std(ax, k), lambda a, ax, k: np.std(a, ax, keepdims=k),
+    # unbiased by default (PyTorch): n - 1 in the denominator, so at least 2 values
+    reduction("var", lambda t, ax, k: t.var(ax, keepdim=k), _np_var, nonempty=True,
+              min_reduced=2),
+    reduction("var_biased", lambda t, ax, k: t.var(ax, keepdim=k, correction=0),
+              lambda a, ax, k: np.var(a, ax, keepdims=k), nonempty=True),
+    reduction("std", lambda t, ax, k: t.std(ax, keepdim=k),
+              lambda a, ax, k: np.std(a, ax, keepdims=k, ddof=1),
               distinct=True, nonempty=True, min_side=2, min_dims=1, min_reduced=2),
     reduction("logsumexp", lambda t, ax, k: t.logsumexp(ax, k),
               lambda a, ax, k: _np_logsumexp(a, ax, k)),
@@ -317,4 +323,90 @@ SPECS += [
     unary("logsigmoid_wide", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a),
           low=-40.0, high=40.0),
     unary("silu", mg.nn.functional.silu, lambda a: a * _sigmoid(a)),
+]
+
+
+# ==================================================================================
+# PyTorch's names (issue 7): new differentiable operations (recorded in-place writes are
+# checked with gradcheck/gradgradcheck in tests/test_inplace.py).
+# Same OpSpec format as above; kept in one block at the end of the table.
+# ==================================================================================
+def _dim_spec(name, make, min_dims=1):
+    """make(data, shape, dim) -> (fn, ref) for an op along one drawn dim."""
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=3))
+        x = _arr(data, shape, distinct=True)
+        d = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        fn, ref = make(data, shape, d)
+        return Case([x], fn, ref)
+    return OpSpec(name, draw)
+
+
+def _np_gather(a, d, idx):
+    return np.take_along_axis(a, idx, axis=d)
+
+
+def _gather(data, shape, d):
+    n = shape[d]
+    ishape = tuple(data.draw(hst.integers(1, 3)) if i == d % len(shape) else s
+                   for i, s in enumerate(shape))
+    idx = np.array(data.draw(hst.lists(hst.integers(0, n - 1), min_size=int(np.prod(ishape)),
+                                       max_size=int(np.prod(ishape))))).reshape(ishape)
+    return (lambda t: t.gather(d, mg.tensor(idx))), (lambda a: _np_gather(a, d, idx))
+
+
+def _einsum_spec():
+    def draw(data):
+        i, j, k = (data.draw(hst.integers(1, 3)) for _ in range(3))
+        eq, shapes = data.draw(hst.sampled_from([
+            ("ij,jk->ik", ((i, j), (j, k))), ("ij,kj->ik", ((i, j), (k, j))),
+            ("ij,j->i", ((i, j), (j,))), ("ij->", ((i, j),)), ("ij,k->ijk", ((i, j), (k,))),
+            ("ij->ji", ((i, j),)), ("bij,bjk->bik", ((2, i, j), (2, j, k)))]))
+        arrays = [_arr(data, s) for s in shapes]
+        return Case(arrays, lambda *ts: mg.einsum(eq, *ts), lambda *a: np.einsum(eq, *a))
+    return OpSpec("einsum", draw)
+
+
+def _setitem_spec():
+    """``y[index] = v`` on a non-leaf y: the recorded in-place write (SetItem), whose
+    gradient goes to v at the index and to y's old value everywhere else."""
+    def draw(data):
+        shape = data.draw(st.shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+        n0 = shape[0]
+        idx = data.draw(hst.sampled_from([data.draw(hst.integers(-n0, n0 - 1)),
+                                          slice(data.draw(hst.integers(0, n0 - 1)), None)]))
+        x = _arr(data, shape)
+        v = _arr(data, np.empty(shape)[idx].shape)
+
+        def fn(t, u):
+            y = t * 1.0  # a non-leaf, so the write is recorded
+            y[idx] = u
+            return y
+
+        def ref(a, b):
+            out = a.copy()
+            out[idx] = b
+            return out
+        return Case([x, v], fn, ref)
+    return OpSpec("setitem", draw)
+
+
+SPECS += [
+    _setitem_spec(),
+    _dim_spec("cumsum", lambda data, s, d: ((lambda t: t.cumsum(d)),
+                                           (lambda a: np.cumsum(a, axis=d)))),
+    _dim_spec("prod", lambda data, s, d: ((lambda t: t.prod(d)), (lambda a: np.prod(a, axis=d)))),
+    unary("prod_all", lambda t: t.prod(), np.prod),
+    unary("norm", lambda t: t.norm(), lambda a: np.sqrt(np.sum(a * a)), avoid=(0,)),
+    _dim_spec("sort", lambda data, s, d: ((lambda t: t.sort(d).values),
+                                         (lambda a: np.sort(a, axis=d)))),
+    _dim_spec("topk", lambda data, s, d: ((lambda t: t.topk(1, d).values),
+                                         (lambda a: np.max(a, axis=d, keepdims=True)))),
+    _dim_spec("gather", _gather),
+    _dim_spec("flip", lambda data, s, d: ((lambda t: t.flip(d)), (lambda a: np.flip(a, d)))),
+    _dim_spec("roll", lambda data, s, d: ((lambda t: t.roll(1, d)), (lambda a: np.roll(a, 1, d)))),
+    _einsum_spec(),
+    unary("clone", lambda t: t.clone(), np.copy),
+    unary("masked_fill", lambda t: t.masked_fill(t > 0, 0.5),
+          lambda a: np.where(a > 0, 0.5, a), avoid=(0,)),
 ]

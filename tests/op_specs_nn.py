@@ -234,7 +234,7 @@ def max_pool_spec():
         def oracle(t):
             tp = mg.pad(t, ((0, 0), (0, 0)) + padding, -1e9)
             return mg.stack([tp[_window(off, stride, dilation, out)]
-                             for off in itertools.product(*map(range, kernel))]).max(axis=0)
+                             for off in itertools.product(*map(range, kernel))]).amax(dim=0)
         return Case([x], lambda t: C.MaxPool.apply(t, **geo),
                     lambda a: _np_max_pool(a, kernel, stride, padding, dilation), oracle)
     return OpSpec("max_pool", draw)

@@ -106,8 +106,8 @@ def test_lecture_single_window():
 def test_lecture_parameter_counts_dense_vs_conv():
     dense = nn.Linear(100, 10)
     conv = nn.Conv2d(1, 10, 3)
-    assert sum(p.size for p in dense.parameters()) == 1010
-    assert sum(p.size for p in conv.parameters()) == 100
+    assert sum(p.numel() for p in dense.parameters()) == 1010
+    assert sum(p.numel() for p in conv.parameters()) == 100
     # the conv layer's weights are shared across positions: any image size works
     assert conv(mg.zeros((1, 1, 10, 10))).shape == (1, 10, 8, 8)
 

@@ -17,7 +17,7 @@ class Counted(mg.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        return x.copy()
+        return x.clone()
 
     @staticmethod
     def backward(ctx, grad):

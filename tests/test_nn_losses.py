@@ -478,7 +478,7 @@ def test_losses_and_their_gradients_match_pytorch():
         ts = [torch.tensor(a, requires_grad=True) for a in arrays]
         y, ty = call(F, mg.tensor, *ms), call(torch.nn.functional, torch.tensor, *ts)
         assert y.shape == tuple(ty.shape), name
-        seed = np.arange(1.0, y.size + 1).reshape(y.shape)
+        seed = np.arange(1.0, y.numel() + 1).reshape(y.shape)
         y.backward(seed)
         ty.backward(torch.tensor(seed))
         np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12,

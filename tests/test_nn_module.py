@@ -99,7 +99,7 @@ def test_shared_parameters_and_modules_are_listed_once():
     pair = nn.ModuleList([a, b])
     names = [n for n, _ in pair.named_parameters()]
     assert names == ["0.weight", "0.bias", "1.bias"]
-    assert sum(p.size for p in pair.parameters()) == 9 + 3 + 3
+    assert sum(p.numel() for p in pair.parameters()) == 9 + 3 + 3
     # gradients from both uses accumulate into the one tensor
     x = mg.ones((1, 3))
     net(x).sum().backward()
@@ -122,7 +122,7 @@ def test_mlp_parameter_count_and_names(sizes):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     net = nn.Sequential(*layers)
     expected = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-    assert sum(p.size for p in net.parameters()) == expected
+    assert sum(p.numel() for p in net.parameters()) == expected
     names = [n for n, _ in net.named_parameters()]
     assert names == [f"{2 * i}.{k}" for i in range(len(sizes) - 1) for k in ("weight", "bias")]
     out = net(mg.zeros((2, sizes[0])))

@@ -107,10 +107,12 @@ SWEEP = {
     "matmul": _binary(lambda m, F, T, a, b: a @ b),
     "sum": _rowwise(lambda m, F, T, x: x.sum(-1)),
     "mean": _rowwise(lambda m, F, T, x: x.mean(-1)),
-    "max": _rowwise(lambda m, F, T, x: x.max(-1) if m is mg else x.max(-1).values),
-    "min": _rowwise(lambda m, F, T, x: x.min(-1) if m is mg else x.min(-1).values),
-    "var": _rowwise(lambda m, F, T, x: x.var(-1) if m is mg else x.var(-1, unbiased=False)),
-    "std": _rowwise(lambda m, F, T, x: x.std(-1) if m is mg else x.std(-1, unbiased=False)),
+    "max": _rowwise(lambda m, F, T, x: x.max(-1).values),
+    "min": _rowwise(lambda m, F, T, x: x.min(-1).values),
+    "var": _rowwise(lambda m, F, T, x: x.var(-1)),      # unbiased by default in both
+    "std": _rowwise(lambda m, F, T, x: x.std(-1)),
+    "var_biased": _rowwise(lambda m, F, T, x: x.var(-1, unbiased=False)),
+    "std_biased": _rowwise(lambda m, F, T, x: x.std(-1, correction=0)),
     "logsumexp": _rowwise(lambda m, F, T, x: x.logsumexp(-1) if m is mg else x.logsumexp(-1)),
     "softmax": _rowwise(lambda m, F, T, x: F.softmax(x, dim=-1)),
     "log_softmax": _rowwise(lambda m, F, T, x: F.log_softmax(x, dim=-1)),
@@ -204,16 +206,9 @@ KNOWN_DIFFERENCES = {
                                            "at -inf is 0 (NumPy's (-inf)^-0.5 = 0); "
                                            "PyTorch: nan"),
     ("scalar_fractional_pow", "float64"): ("other", "as in float32"),
-    ("max", "float32"): ("other", "ops/reduce.py: tied maxima share the gradient evenly; "
-                         "PyTorch's max(dim) gives it all to the index it returns"),
-    ("max", "float64"): ("other", "as in float32"),
-    ("min", "float32"): ("other", "as max"),
-    ("min", "float64"): ("other", "as max"),
-    ("std", "float32"): ("other", "ops/reduce.py: std overflows for |x| > 1.8e19 and its "
-                         "gradient is nan on constant rows (PyTorch: 0) — issue 12, owned by "
-                         "the semantics work"),
-    ("std", "float64"): ("other", "ops/reduce.py: the gradient is nan on constant rows "
-                         "(PyTorch: 0)"),
+    ("std", "float32"): ("exact", "rows of denormals: PyTorch's float32 gradient overflows to "
+                         "±inf (nan for 1e-45); ours is computed in float64 and cast"),
+    ("std_biased", "float32"): ("exact", "as std"),
     ("softmax", "float32"): ("other", "ops/reduce.py: rows holding both +inf and -inf or two "
                              "+inf: PyTorch gives nan (inf - inf), ours 0/1"),
     ("softmax", "float64"): ("other", "as in float32"),
@@ -307,7 +302,10 @@ NOT_YET_SWEPT = {
     "unfold_flat", "fold_flat", "lstm_step", "state_half", "recurrent_linear",
     "rnn_tanh_cell", "gru_cell", "erf", "cast", "embedding", "avg_pool2d", "sum_to",
     "index_add", "softplus", "softplus_beta_threshold", "softplus_wide", "logsigmoid",
-    "logsigmoid_wide", "silu"}
+    "logsigmoid_wide", "silu",
+    # the semantics work's operations (issue 7)
+    "cumsum", "prod", "prod_all", "norm", "sort", "topk", "gather", "flip", "roll", "einsum",
+    "clone", "masked_fill", "setitem"}
 
 
 def test_sweep_covers_the_spec_table():

@@ -45,8 +45,8 @@ CASES = {
                              [[[1.0, 3.0, 3.0], [2.0, 3.0, 0.0]]], 1.0),
     "min over all on ties": (lambda t: t.min() * 2.0, lambda t: t.min() * T2,
                              [[[1.0, 0.0, 3.0], [0.0, 3.0, 0.0]]], 1.0),
-    # NumPy's axis= is torch.amax (ties share); PyTorch's dim= is below
-    "max over an axis on ties": (lambda t: t.max(axis=1), lambda t: t.amax(dim=1),
+    # amax over an axis: ties share the gradient; max(dim) routes it to the index (below)
+    "amax over an axis on ties": (lambda t: t.amax(dim=1), lambda t: t.amax(dim=1),
                                  [[[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]], [2.0, 5.0]),
     "max_pool on ties": (lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2),
                          [[[[[1.0, 1.0, 0.0, 2.0], [0.0, 1.0, 2.0, 2.0]]]]], [[[[3.0, 5.0]]]]),
@@ -65,10 +65,11 @@ def test_gradient_at_kink_follows_pytorch(name):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.xfail(strict=True, reason="max(dim=) shares the gradient among ties like amax; "
-                   "PyTorch routes it to the returned index (reported, ops/reduce.py)")
-def test_max_with_dim_routes_ties_to_the_returned_index():
-    values = [[[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]]
-    ours = grads(lambda t: t.max(dim=1).values, values, [2.0, 5.0], "mg")
-    theirs = grads(lambda t: t.max(dim=1).values, values, [2.0, 5.0], "torch")
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_max_with_dim_routes_ties_to_the_returned_index(op, keepdim):
+    values = [[[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [0.0, 0.0, 1.0]]]
+    upstream = np.array([2.0, 5.0, 7.0]).reshape((3, 1) if keepdim else (3,))
+    ours = grads(lambda t: getattr(t, op)(1, keepdim).values, values, upstream, "mg")
+    theirs = grads(lambda t: getattr(t, op)(1, keepdim).values, values, upstream, "torch")
     np.testing.assert_array_equal(ours[0], theirs[0])

@@ -138,7 +138,7 @@ def test_lstm_plain_and_recorded_backward_agree(case):
     _, a = case
     xs = cell_inputs("lstm", a)
     h, c = cell_fn("lstm", True)(*xs)
-    seed = [np.cos(np.arange(h.size)).reshape(h.shape), np.sin(np.arange(c.size)).reshape(c.shape)]
+    seed = [np.cos(np.arange(h.numel())).reshape(h.shape), np.sin(np.arange(c.numel())).reshape(c.shape)]
     plain = autograd.grad([h, c], xs, seed, retain_graph=True)
     recorded = autograd.grad([h, c], xs, seed, create_graph=True)
     for p, r in zip(plain, recorded):

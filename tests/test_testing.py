@@ -122,7 +122,7 @@ def test_checks_leave_the_inputs_untouched():
 
 def test_tensors_draw_0d_and_size_0():
     assert find(st.tensors(), lambda t: t.shape == ()).shape == ()
-    assert find(st.tensors(), lambda t: t.size == 0 and t.ndim >= 2).size == 0
+    assert find(st.tensors(), lambda t: t.numel() == 0 and t.ndim >= 2).numel() == 0
 
 
 @settings(max_examples=30)

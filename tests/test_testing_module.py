@@ -42,7 +42,7 @@ def test_one_call_checks_a_whole_model_and_leaves_it_alone(name):
     model.train()
     # the smallest drawn shape with at least 4 values, filled with random values (the
     # minimal example is all zeros: every ReLU and max_pool would sit on its kink)
-    shape = find(st.module_inputs(model), lambda args: args[0].size >= 4)[0].shape
+    shape = find(st.module_inputs(model), lambda args: args[0].numel() >= 4)[0].shape
     if name == "conv_pool":
         shape = (2, 1, 4, 4)
     args = (mg.randn(*shape),)
@@ -98,7 +98,7 @@ def test_dropout_is_deterministic_within_the_check():
 
 def test_embedding_ids_are_passed_through():
     model = nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 2))
-    (ids,) = find(st.module_inputs(model), lambda args: args[0].size >= 3)
+    (ids,) = find(st.module_inputs(model), lambda args: args[0].numel() >= 3)
     assert ids.dtype == np.int64
     assert gradcheck_module(model, ids)
 
@@ -162,7 +162,7 @@ def test_fast_mode_catches_a_wrong_gradient_in_a_large_input():
 def test_fast_mode_checks_a_conv_layer_with_a_hundred_thousand_parameters():
     mg.manual_seed(0)
     conv = nn.Conv2d(64, 64, 5, padding=2)  # 64·64·25 + 64 = 102,464 parameters
-    assert sum(p.size for p in conv.parameters()) > 100_000
+    assert sum(p.numel() for p in conv.parameters()) > 100_000
     assert gradcheck_module(conv, mg.randn(1, 64, 6, 6), fast_mode=True, modes=("train",))
 
 

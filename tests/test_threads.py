@@ -18,7 +18,8 @@ STEPS = 4
 
 def _data(seed):
     rng = np.random.default_rng(seed)
-    return (mg.tensor(rng.normal(size=(8, 3))), mg.tensor(rng.normal(size=(8, 1))))
+    return (mg.tensor(rng.normal(size=(8, 3)), dtype=mg.float32),
+            mg.tensor(rng.normal(size=(8, 1)), dtype=mg.float32))
 
 
 def _model(seed):
@@ -152,7 +153,7 @@ def test_backward_in_one_thread_does_not_stop_recording_in_another():
     class Pause(mg.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x.copy()
+            return x.clone()
 
         @staticmethod
         def backward(ctx, grad):

@@ -9,7 +9,7 @@ import numpy as np
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                       set_detect_anomaly)
-from .function import Function
+from .function import Function, once_differentiable
 from . import engine
 
 
@@ -116,6 +116,6 @@ def _seed(op: str, out, gradient, create_graph: bool):
 from ..tensor import Tensor, _make  # noqa: E402
 from . import functional  # noqa: E402  (torch.autograd.functional's jacobian, hessian, ...)
 
-__all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "functional", "detect_anomaly", "set_detect_anomaly",
-           "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
+__all__ = ["Function", "once_differentiable", "backward", "grad", "no_grad", "enable_grad",
+           "set_grad_enabled", "is_grad_enabled", "functional", "detect_anomaly",
+           "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]

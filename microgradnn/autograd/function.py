@@ -6,8 +6,8 @@ A primitive is a subclass with two static methods side by side::
         '''y = tanh(x);  dy/dx = 1 - y².'''
 
         @staticmethod
-        def forward(ctx, x):            # NumPy arrays in, a NumPy array out
-            y = np.tanh(x)
+        def forward(ctx, x):            # a Tensor in (under no_grad), a Tensor out
+            y = x.tanh()
             ctx.save_for_backward(y)
             return y
 
@@ -16,8 +16,7 @@ A primitive is a subclass with two static methods side by side::
             (y,) = ctx.saved_tensors
             return grad * (1 - y * y)
 
-``Tanh.apply(t)`` runs ``forward`` on the arrays behind the tensors and, when a graph is
-being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
+``Tanh.apply(t)`` runs ``forward`` and, when a graph is being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
 node of the graph. Each call makes one node, so a node has exactly one output.
 
 The node keeps what backward needs and nothing that points back at its output tensor,
@@ -34,15 +33,17 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly, scope
+from . import anomaly, grad_mode, scope, versions
 from .grad_mode import _local
 
 
 class Function:
     """Base of all operations: subclass, write ``forward`` and ``backward``, call ``apply``.
 
-    ``forward(ctx, *args, **kwargs)`` receives NumPy arrays where the caller passed tensors
-    (other arguments as they are) and returns one array. ``backward(ctx, grad)`` receives
+    ``forward(ctx, *args, **kwargs)`` receives the arguments as the caller passed them
+    (Tensors as Tensors, as in PyTorch; it runs under ``no_grad``) and returns one Tensor
+    or array. Built-in primitives set ``array_backward`` and receive the NumPy arrays
+    behind the tensors instead (the fast path). ``backward(ctx, grad)`` receives
     the gradient of that output and returns one gradient per positional argument (or
     ``None`` where none is needed, see ``ctx.needs_input_grad``). Write ``backward`` with
     tensor operations: under ``backward(create_graph=True)`` they are recorded, so higher
@@ -68,8 +69,8 @@ class Function:
 
     # Node state in slots; a subclass's own ctx attributes (ctx.axis, ...) go in its own
     # slots or in the __dict__, which also holds the rarely set fields below.
-    __slots__ = ("next", "needs_input_grad", "saved", "scope", "out_shape", "out_dtype",
-                 "_out", "__dict__", "__weakref__")
+    __slots__ = ("next", "needs_input_grad", "saved", "saved_epoch", "scope", "out_shape",
+                 "out_dtype", "_out", "__dict__", "__weakref__")
 
     # Rarely set, so class-level defaults rather than one more assignment per node made:
     hooks = None  #: hooks registered on the output tensor (``Tensor.register_hook``)
@@ -115,14 +116,20 @@ class Function:
 
     # ------------------------------------------------------------------ ctx helpers
     def save_for_backward(self, *values) -> None:
-        """Keep arrays (inputs, the output, or derived constants) for ``backward``."""
+        """Keep arrays (inputs, the output, or derived constants) for ``backward``.
+
+        The write epoch is noted too: ``saved_tensors`` refuses values that an in-place
+        operation changed since (see :mod:`microgradnn.autograd.versions`).
+        """
         self.saved = values
+        self.saved_epoch = versions.epoch
 
     @property
     def saved_tensors(self) -> tuple:
         """What ``save_for_backward`` kept: arrays, or Tensors linked to the graph.
 
-        Raises ``RuntimeError`` when an earlier backward pass released them.
+        Raises ``RuntimeError`` when an earlier backward pass released them, or when an
+        in-place operation changed one of them after it was saved.
         """
         saved = self.saved
         if saved is None:
@@ -130,6 +137,17 @@ class Function:
                 f"backward: the values {type(self).__name__} saved for backward were released "
                 "by an earlier backward pass; pass retain_graph=True to the first backward() "
                 "to backpropagate through the same graph again")
+        if saved and self.saved_epoch != versions.epoch:
+            versions.check(self, saved, self.saved_epoch)
+        if _local.mode.recording_backward and self.__dict__.get("intermediates"):
+            i = self.intermediates[0]
+            raise RuntimeError(
+                f"backward: {type(self).__name__} saved a tensor (saved value {i}, shape "
+                f"{np.shape(saved[i])}) that is neither an input nor the output of its "
+                "forward, and it is being differentiated twice (create_graph=True). How that "
+                "tensor depends on the inputs was not recorded, so the second derivative "
+                "would be silently wrong. Recompute it in backward from the saved inputs, "
+                "or return it from forward and save it as an output")
         if self.array_backward and not _local.mode.recording_backward:
             return saved
         return tuple(self._saved_as_tensor(s) for s in saved)
@@ -189,11 +207,20 @@ class Function:
         return (f"{type(self).__name__} node: its {what} was not kept (nodes keep their output "
                 "value and received gradient only when recorded inside `with mg.viz.keep():`;"
                 " record the forward pass inside it to draw values or gradients)")
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of this node's inputs: ``(node, 0)`` per input, where a leaf
+        appears as an :class:`AccumulateGrad` (its ``variable`` is the leaf) and an input
+        that needs no gradient as ``(None, 0)``."""
+        return tuple((n, 0) if isinstance(n, Function) or n is None else (AccumulateGrad(n), 0)
+                     for n in self.next)
 
     # ------------------------------------------------------------------ apply
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any):
         """Run the operation on tensors (and constants) and record it when needed."""
+        if not cls.array_backward:
+            return _apply_user(cls, args, kwargs)
         # The hottest path of the library: one cheap pass over the arguments; the graph
         # bookkeeping only when a node is really recorded.
         record = False
@@ -278,9 +305,32 @@ def _fix_scalar(ctx: Function, out) -> np.ndarray:
     """NumPy returns scalars for 0-d results; make it an array, and keep saved references
     pointing at that array so they are still recognised as the output."""
     arr = np.asarray(out)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{type(ctx).op_name}: forward returned {type(out).__name__} (dtype "
+                        f"{arr.dtype}); it must return an array or tensor of booleans, "
+                        "integers or real floats")
     if ctx.saved:
         ctx.saved = tuple([arr if s is out else s for s in ctx.saved])
     return arr
+
+
+def rebind_output(node: Function, arr: np.ndarray) -> None:
+    """Make ``arr`` the array that stands for ``node``'s output (an in-place write moved
+    it): saved values are recognised as the output through it, and pictures show it."""
+    node._out = _weakref(arr)
+    node.out_dtype = arr.dtype
+    if node.keeps_values:
+        node._value = arr
+
+
+def adopt_output(node: Function, out: np.ndarray, target: np.ndarray) -> None:
+    """An in-place write copied ``node``'s output ``out`` into ``target`` (the memory of
+    the tensor written to): the node's output is now ``target``. The write has been
+    counted already, so the node's saved values are current as of now."""
+    rebind_output(node, target)
+    if node.saved:
+        node.saved = tuple([target if s is out else s for s in node.saved])
+        node.saved_epoch = versions.epoch
 
 
 def _unalias(arrays: list, nxt: list) -> bool:
@@ -314,7 +364,7 @@ def _record(ctx: Function, out: np.ndarray, nxt: tuple, needs: tuple | None,
         ctx.forward_stack = anomaly.forward_stack()
     t = _object_new(Tensor)  # _make, inlined: this runs once per recorded operation
     t.data = out
-    t.grad = None
+    t._grad = None
     t._requires_grad = True
     t.grad_fn = ctx
     t._hooks = None
@@ -337,6 +387,119 @@ def _named_error(op_name: str, e: Exception) -> Exception:
         if isinstance(e, base):
             return base(f"{op_name}: {msg}")
     return e  # pragma: no cover
+
+
+class AccumulateGrad:
+    """Stands for a leaf in ``next_functions``: ``variable`` is the leaf tensor."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad of a {tuple(self.variable.shape)} leaf>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+
+def _apply_user(cls, args: tuple, kwargs: dict):
+    """``apply`` for a user-defined Function: as in PyTorch, ``forward`` receives the
+    Tensors themselves and runs under ``no_grad``; what it saves may be Tensors. (The
+    built-in primitives keep the array path above.)"""
+    nxt = tuple((a.grad_fn or a) if isinstance(a, Tensor) and a._requires_grad else None
+                for a in args)
+    mode = _local.mode
+    record = mode.enabled and any(n is not None for n in nxt)
+    ctx = _object_new(cls)
+    ctx.saved = ()
+    with grad_mode.no_grad():
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        except (TypeError, ValueError, IndexError) as e:
+            raise _named_error(cls.op_name, e) from e
+    if isinstance(out, Tensor):
+        arr = out.data
+        if any(out is a for a in args):
+            arr = arr.view()  # an input returned as it is: the output is a node of its own
+    else:
+        arr = out if type(out) is np.ndarray else _fix_scalar(ctx, out)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{cls.op_name}: forward returned dtype {arr.dtype}; it must return "
+                        "booleans, integers or real floats")
+    # Saved Tensors become their arrays (what the rest of the machinery matches by
+    # identity); Tensors that are neither an input nor the output are noted.
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    aliased = record and len(arrays) > 1 and _unalias(arrays, list(nxt))
+    if ctx.saved:
+        saved, inter = [], []
+        for i, s in enumerate(ctx.saved):
+            if isinstance(s, Tensor):
+                if s is out:
+                    s = arr
+                else:
+                    j = next((k for k, a in enumerate(args) if a is s), None)
+                    if j is None:
+                        inter.append(i)
+                        s = s.data
+                    else:
+                        s = arrays[j]
+            saved.append(s)
+        ctx.saved = tuple(saved)
+        ctx.saved_epoch = versions.epoch
+        if inter:
+            ctx.intermediates = tuple(inter)
+    if not record or arr.dtype not in _DIFFERENTIABLE:
+        return _make(arr, False, None)
+    if aliased:
+        ctx.args = tuple(arrays)
+    if mode.keep_values:
+        scope.keep_constants(ctx, args, nxt)
+    return _record(ctx, arr, nxt, None, mode)
+
+
+def once_differentiable(backward):
+    """Mark a user Function's ``backward`` as differentiable once: it runs under
+    ``no_grad`` (so it may use NumPy freely), and differentiating its result again
+    raises instead of silently giving zero (PyTorch's ``once_differentiable``)."""
+    import functools
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with grad_mode.no_grad():
+            out = backward(ctx, *grads)
+        if not _local.mode.recording_backward:
+            return out
+        single = not isinstance(out, tuple)
+        outs = (out,) if single else out
+        wrapped = tuple(None if g is None else _delayed_error(ctx, g) for g in outs)
+        return wrapped[0] if single else wrapped
+    return wrapper
+
+
+class _OnceDifferentiated(Function):
+    """The node behind a ``once_differentiable`` result: its backward raises."""
+
+    array_backward = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            f"backward: trying to differentiate twice {ctx.origin}, whose backward is marked "
+            "@once_differentiable; write that backward with tensor operations (without the "
+            "decorator) to get higher derivatives")
+
+
+def _delayed_error(ctx: Function, g):
+    arr = g.data if isinstance(g, Tensor) else np.asarray(g)
+    node = _object_new(_OnceDifferentiated)
+    node.saved = ()
+    node.origin = type(ctx).__name__
+    return _record(node, arr, ctx.next, None, _local.mode)
 
 
 _object_new = object.__new__

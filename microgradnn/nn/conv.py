@@ -133,7 +133,7 @@ class Conv2d(_ConvNd):
 
     >>> import microgradnn as mg
     >>> conv = mg.nn.Conv2d(1, 10, 3)
-    >>> conv(mg.zeros((2, 1, 10, 10))).shape, sum(p.size for p in conv.parameters())
+    >>> conv(mg.zeros((2, 1, 10, 10))).shape, sum(p.numel() for p in conv.parameters())
     ((2, 10, 8, 8), 100)
     """
 

@@ -75,6 +75,7 @@ def _fill(tensor: Tensor, values) -> Tensor:
     with no_grad():
         if tensor.data.flags.writeable:
             np.copyto(tensor.data, values, casting="unsafe")
+            tensor._bump_version()  # an in-place write, as PyTorch's init functions are
         else:
             tensor.data = np.array(np.broadcast_to(values, tensor.shape), dtype=tensor.dtype)
     return tensor

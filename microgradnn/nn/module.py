@@ -255,6 +255,51 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> "Module":
+        """PyTorch's ``Module.to(dtype)`` / ``to(device)`` / ``to(device, dtype)``: cast the
+        floating-point parameters, their gradients and buffers in place (the tensors keep
+        their identity, so an optimizer made before still holds them). Only the CPU exists.
+
+        >>> import microgradnn as mg
+        >>> from microgradnn import nn
+        >>> nn.Linear(2, 3).to(mg.float64).weight.dtype
+        dtype('float64')
+        """
+        from ..device import check as _check_device
+        from ..dtypes import as_dtype, is_dtype_name
+        from ..device import device as _device_type
+        for a in args:
+            if isinstance(a, (str, _device_type)) and not is_dtype_name(a):
+                device = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            else:
+                dtype = a
+        _check_device(device, "Module.to")
+        if dtype is None:
+            return self
+        dtype = as_dtype(dtype, "Module.to")
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are accepted, got {dtype}")
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f" and t.data.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+        return self
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def half(self) -> "Module":
+        return self.to(np.float16)
+
+    def cpu(self) -> "Module":
+        return self
+
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn`` on every submodule (children first) and on this module; returns self."""
         for m in self.children():
@@ -328,6 +373,7 @@ class Module:
                 target = own[k]
                 if target.data.flags.writeable:
                     np.copyto(target.data, arr, casting="same_kind")
+                    target._bump_version()  # values saved for backward see the change
                 else:
                     target.data = np.array(arr, dtype=target.dtype)
         return _IncompatibleKeys(missing, unexpected)

@@ -165,6 +165,7 @@ def _attach(module: Module, name: str, mask: np.ndarray) -> None:
     else:
         buf = getattr(module, name + "_mask")
         np.copyto(buf.data, mask)
+        buf._bump_version()
     with no_grad():
         setattr(module, name, masked(module, name))
 
@@ -224,8 +225,8 @@ def global_unstructured(parameters: Iterable[tuple[Module, str]], pruning_method
     mask = pruning_method(**kwargs).compute_mask(scores, default)
     start = 0
     for (m, n), o in zip(pairs, origs):
-        part = mask[start:start + o.size].reshape(o.shape)
-        start += o.size
+        part = mask[start:start + o.numel()].reshape(o.shape)
+        start += o.numel()
         _attach(m, n, part.astype(o.dtype))
 
 

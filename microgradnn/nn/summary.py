@@ -40,8 +40,8 @@ class Summary:
         self.input_shapes = input_shapes
         self.rows = rows
         params = list(model.parameters())
-        self.total_params = int(sum(p.size for p in params))
-        self.trainable_params = int(sum(p.size for p in params if p.requires_grad))
+        self.total_params = int(sum(p.numel() for p in params))
+        self.trainable_params = int(sum(p.numel() for p in params if p.requires_grad))
         self.non_trainable_params = self.total_params - self.trainable_params
 
     def _cells(self, row: Row) -> tuple[str, str, str]:
@@ -185,7 +185,7 @@ def summary(model: Module, input_shape: Sequence[int] | Sequence[Sequence[int]],
         own = [p for p in m._parameters.values() if p is not None]
         new = [p for p in own if id(p) not in counted]
         counted.update(id(p) for p in new)
-        rows.append(Row(name, type(m).__name__, out_shape, int(sum(p.size for p in new)),
+        rows.append(Row(name, type(m).__name__, out_shape, int(sum(p.numel() for p in new)),
                         container=any(True for _ in m.children()),
                         shared=bool(own) and not new))
     return Summary(model, shapes, rows)

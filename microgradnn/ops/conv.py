@@ -315,6 +315,13 @@ class ConvNd(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, dilation, flat):
+        if x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
+            # PyTorch refuses too: a float64 input into a float32 model is caught here
+            raise RuntimeError(
+                f"conv: input type ({x.dtype}) and weight type ({w.dtype})"
+                f"{'' if b is None else f' and bias type ({b.dtype})'} should be the same; "
+                f"cast the input with x.to(mg.{w.dtype}) or the model with "
+                f"model.to(mg.{x.dtype})")
         nsp = len(stride)
         n = x.shape[0]
         o, kernel = w.shape[0], w.shape[2:]

@@ -8,13 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import data, lift
+from ._util import data, floating, lift
 
 
 class Add(Function):
     """y = a + b;  dy/da = 1, dy/db = 1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -29,7 +28,6 @@ class Add(Function):
 class Sub(Function):
     """y = a - b;  dy/da = 1, dy/db = -1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -44,12 +42,14 @@ class Sub(Function):
 class Mul(Function):
     """y = a · b;  dy/da = b, dy/db = a."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # a is needed only for b's gradient: not kept when b is a Python number (as in
+        # PyTorch), so writing to a later does not fail the backward of a * 2
+        ctx.save_for_backward(a if type(b) is np.ndarray else None,
+                              b if type(a) is np.ndarray else None)
         return np.multiply(a, b)
 
     @staticmethod
@@ -60,41 +60,45 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b;  dy/da = 1/b, dy/db = -y/b."""
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b² (computed as -(a/b)/b).
 
-    __slots__ = ()
+    Saves the inputs, not the output: after ``y /= b`` the output's memory is written
+    again by later in-place operations, the inputs are not (PyTorch saves these too).
+    """
+
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.true_divide(a, b)
-        ctx.save_for_backward(b, y)
-        return y
+        ctx.save_for_backward(a, b)
+        return np.true_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        b, y = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ga = grad / b if need_a else None
-        gb = -grad * y / b if need_b else None
+        # (a / b) / b as PyTorch: b * b would overflow or underflow where the quotients do not
+        gb = -grad * (a / b) / b if need_b else None
         return ga, gb
 
 
 class Pow(Function):
-    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = y·ln a (both 0 at a = 0 where the formula has 0·∞)."""
+    """y = aᵇ;  dy/da = b·aᵇ⁻¹, dy/db = aᵇ·ln a (both 0 at a = 0 where the formula has 0·∞).
 
-    __slots__ = ()
+    aᵇ is recomputed for dy/db rather than saved (see Div: inputs, not the output).
+    """
+
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(a, b)
-        ctx.save_for_backward(a, b, y)
-        return y
+        ctx.save_for_backward(a, b)
+        return np.power(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, y = ctx.saved_tensors
+        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         ad, bd = data(a), data(b)
         ga = gb = None
@@ -106,7 +110,7 @@ class Pow(Function):
                 if np.any(zero_both):
                     ga = where(zero_both, 0.0, ga)
             if need_b:
-                gb = grad * y * log(a)
+                gb = grad * a ** b * log(a)
                 zero_base = np.equal(ad, 0) & np.greater_equal(bd, 0)
                 if np.any(zero_base):
                     gb = where(zero_base, 0.0, gb)
@@ -116,7 +120,6 @@ class Pow(Function):
 class Neg(Function):
     """y = -x;  dy/dx = -1."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -131,7 +134,6 @@ class Neg(Function):
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -148,11 +150,11 @@ class Abs(Function):
 class Exp(Function):
     """y = eˣ;  dy/dx = y."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.exp(x)
         ctx.save_for_backward(y)
         return y
@@ -166,11 +168,11 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dy/dx = 1/x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.log(x)
 
@@ -183,11 +185,11 @@ class Log(Function):
 class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2y)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.sqrt(x)
         ctx.save_for_backward(y)
         return y
@@ -201,11 +203,11 @@ class Sqrt(Function):
 class Sin(Function):
     """y = sin x;  dy/dx = cos x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.sin(x)
 
@@ -218,11 +220,11 @@ class Sin(Function):
 class Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         ctx.save_for_backward(x)
         return np.cos(x)
 
@@ -235,11 +237,11 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y²."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         y = np.tanh(x)
         ctx.save_for_backward(y)
         return y
@@ -253,11 +255,11 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 - y)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
+        x = floating(x)
         # e^-|x| never overflows; each branch divides by a number in [1, 2].
         e = np.exp(-np.abs(x))
         y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(np.result_type(x, e), copy=False)
@@ -273,7 +275,6 @@ class Sigmoid(Function):
 class Relu(Function):
     """y = max(x, 0);  dy/dx = 1 if x > 0 else 0 (0 at x = 0)."""
 
-    __slots__ = ()
     array_backward = True
     op_name = "relu"
 
@@ -312,7 +313,6 @@ class LeakyRelu(Function):
 class Heaviside(Function):
     """y = 1 if x > 0, ``values`` if x = 0, else 0 (the perceptron's step);  dy/dx = 0."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -327,7 +327,6 @@ class Heaviside(Function):
 class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -351,7 +350,6 @@ class Clip(Function):
 class Maximum(Function):
     """y = max(a, b);  dy/da = 1 where a > b, ½ where a = b, else 0 (and b likewise)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -371,8 +369,6 @@ class Maximum(Function):
 class Minimum(Maximum):
     """y = min(a, b);  dy/da = 1 where a < b, ½ where a = b, else 0 (and b likewise)."""
 
-    __slots__ = ()
-
     @staticmethod
     def forward(ctx, a, b):
         y = np.minimum(a, b)
@@ -383,7 +379,6 @@ class Minimum(Maximum):
 class Where(Function):
     """y = a where cond else b;  dy/da = cond, dy/db = not cond."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -402,6 +397,20 @@ class Where(Function):
         ga = where(cond, grad, 0.0) if need_a else None
         gb = where(cond, 0.0, grad) if need_b else None
         return None, ga, gb
+
+
+class Clone(Function):
+    """y = a copy of x in its own memory;  dy/dx = 1."""
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 class Cast(Function):

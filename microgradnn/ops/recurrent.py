@@ -42,7 +42,6 @@ class RecurrentLinear(Function):
     of h, W_hh and the biases may be None (left out of the sum).
     """
 
-    __slots__ = ()
     array_backward = True
     op_name = "recurrent_linear"
 
@@ -147,7 +146,6 @@ class LSTMStep(Function):
     array, so the next step reads hᵀ and cᵀ without copying.
     """
 
-    __slots__ = ()
     array_backward = True
     op_name = "lstm_step"
 

@@ -21,18 +21,20 @@ class Reshape(Function):
 
     __slots__ = ("in_shape",)
     array_backward = True
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         try:
-            return x.reshape(shape)
+            return _view(ctx, x.reshape(shape), x)
         except ValueError:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} elements) into shape {tuple(shape)}") from None
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018  (refuses a view whose tensor was written since)
         return grad.reshape(ctx.in_shape)
 
 
@@ -41,6 +43,7 @@ class Transpose(Function):
 
     __slots__ = ("axes",)
     array_backward = True
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -48,10 +51,11 @@ class Transpose(Function):
             raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
                              f"{x.ndim} axes of shape {x.shape}")
         ctx.axes = axes
-        return x.transpose(axes)
+        return _view(ctx, x.transpose(axes), x)
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018  (see Reshape)
         return grad.transpose(tuple(np.argsort(ctx.axes)))
 
 
@@ -61,18 +65,20 @@ class BroadcastTo(Function):
     __slots__ = ("in_shape",)
     array_backward = True
     op_name = "broadcast_to"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
         try:
-            return np.broadcast_to(x, shape)
+            return _view(ctx, np.broadcast_to(x, shape), x)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to "
                              f"{tuple(shape)}") from None
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018  (see Reshape)
         return sum_to(grad, ctx.in_shape)
 
 
@@ -82,14 +88,19 @@ class GetItem(Function):
     __slots__ = ("in_shape", "index")
     array_backward = True
     op_name = "getitem"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.in_shape, ctx.index = x.shape, index
-        return x[index]
+        y = x[index]
+        if type(y) is np.ndarray and y.base is not None and np.may_share_memory(y, x):
+            ctx.save_for_backward(y)  # a view (basic indexing); see _view
+        return y
 
     @staticmethod
     def backward(ctx, grad):
+        ctx.saved_tensors  # noqa: B018  (see Reshape)
         if isinstance(grad, Tensor):  # recorded: a differentiable scatter
             return IndexAdd.apply(grad, index=ctx.index, shape=ctx.in_shape)
         # Plain backward: leave the zeros unwritten; the engine adds the pieces of many
@@ -112,6 +123,52 @@ class IndexAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad[ctx.index]
+
+
+def _view(ctx, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Keep a view ``y`` of ``x`` among the saved values: its values never enter the
+    backward, but if ``x`` is written in place later, ``y`` changes with it while its
+    node still describes the old ``x`` -- backward then refuses, instead of returning the
+    gradient of values that are no longer there."""
+    if y.base is not None:
+        ctx.save_for_backward(y)
+    return y
+
+
+class SetItem(Function):
+    """y = x with y[index] = v;  ∂L/∂x = g with zeros at index, ∂L/∂v = g[index]."""
+
+    __slots__ = ("index", "shape")
+    array_backward = True
+    op_name = "setitem"
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        if _has_int_array(index):
+            hits = np.zeros(x.shape, dtype=np.intp)
+            np.add.at(hits, index, 1)
+            if hits.max(initial=0) > 1:
+                # NumPy keeps one of the written values; which one gets the gradient would
+                # be a guess, so a recorded write with repeated indices is refused.
+                raise IndexError(f"setitem: the index writes some elements more than once "
+                                 f"(tensor of shape {x.shape}); with gradients recorded each "
+                                 "element may be written once")
+        ctx.index, ctx.shape = index, x.shape
+        y = x.copy()
+        y[index] = v
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, need_v = ctx.needs_input_grad
+        gx = gv = None
+        if need_x:
+            written = np.zeros(ctx.shape, dtype=bool)
+            written[ctx.index] = True
+            gx = where(written, 0.0, grad)
+        if need_v:
+            gv = GetItem.apply(grad, index=ctx.index) if isinstance(grad, Tensor) else grad[ctx.index]
+        return gx, gv
 
 
 def _index_add_array(g, index, shape):
@@ -461,6 +518,18 @@ def chunk(x, chunks: int, axis: int = 0, *, dim: int | None = None) -> list:
     return split(x, builtins.max(1, -(-x.shape[axis] // chunks)), axis)
 
 
+def unbind(x, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim`` (that axis removed), as a tuple (PyTorch).
+
+    >>> import microgradnn as mg
+    >>> [t.shape for t in mg.unbind(mg.zeros((2, 3)), 1)]
+    [(2,), (2,), (2,)]
+    """
+    d = _dim("unbind", dim, x.ndim)
+    lead = (slice(None),) * d
+    return tuple(x[lead + (i,)] for i in range(x.shape[d]))
+
+
 def pad(x, pad_width, constant_values=0.0):
     """Pad with a constant (NumPy's ``pad`` in ``constant`` mode): ``pad_width`` is an int,
     a (before, after) pair for every axis, or one pair per axis.
@@ -500,3 +569,131 @@ def _normalize_index(x, index, op: str = "getitem"):
 
 from ..tensor import Tensor  # noqa: E402
 from .reduce import sum_to  # noqa: E402
+from .elementwise import where  # noqa: E402
+
+
+# ---------------------------------------------------------------- PyTorch's indexing names
+# Written in GetItem (whose backward scatters and accumulates), so each is differentiable
+# to any order without a backward of its own.
+def flip(x, dims):
+    """Reverse the order of elements along ``dims`` (PyTorch's ``flip``).
+
+    >>> import microgradnn as mg
+    >>> mg.flip(mg.arange(3), 0)
+    tensor([2, 1, 0])
+    """
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    axes = {_dim("flip", d, x.ndim) for d in dims}
+    return x[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(x.ndim))]
+
+
+def roll(x, shifts, dims=None):
+    """Shift elements along ``dims`` cyclically (over the flattened tensor without dims).
+
+    >>> import microgradnn as mg
+    >>> mg.roll(mg.arange(4), 1)
+    tensor([3, 0, 1, 2])
+    """
+    if dims is None:
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(dims)} dims")
+    for s, d in zip(shifts, dims):
+        d = _dim("roll", d, x.ndim)
+        n = x.shape[d]
+        if n:
+            order = (np.arange(n) - int(s)) % n
+            x = x[(slice(None),) * d + (order,)]
+    return x
+
+
+def gather(x, dim: int, index):
+    """``out[i][j] = x[i][index[i][j]]`` for ``dim=1`` (and likewise for any dim), as
+    PyTorch's ``gather``; the gradient is scattered back, repeated indices adding up.
+
+    >>> import microgradnn as mg
+    >>> mg.gather(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), 1, mg.tensor([[0, 0], [1, 0]]))
+    tensor([[1., 1.],
+            [4., 3.]])
+    """
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+    d = _dim("gather", dim, x.ndim)
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"gather: index has {idx.ndim} dimensions, the input {x.ndim} "
+                           f"(shapes {idx.shape} and {x.shape}); they must have as many")
+    for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
+        if i != d and a > b:
+            raise RuntimeError(f"gather: index shape {idx.shape} is larger than the input "
+                               f"shape {x.shape} outside dim {d}")
+    n = x.shape[d]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"gather: index out of range for dim {d} of size {n}")
+    grid = list(np.indices(idx.shape, sparse=True))
+    grid[d] = idx
+    return x[tuple(grid)]
+
+
+def sort(x, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    """``(values, indices)`` sorted along ``dim`` (PyTorch's ``sort``; ties keep their
+    order). The values are differentiable.
+
+    >>> import microgradnn as mg
+    >>> mg.sort(mg.tensor([3.0, 1.0, 2.0])).indices
+    tensor([1, 2, 0])
+    """
+    if x.ndim == 0:
+        return ValuesIndices(x, _make(np.zeros((), np.int64), False, None))
+    d = _dim("sort", dim, x.ndim)
+    key = x.data.astype(np.int64) if x.data.dtype.kind in "bu" else x.data
+    order = np.argsort(-key if descending else key, axis=d, kind="stable")
+    return ValuesIndices(gather(x, d, order), _make(order.astype(np.int64), False, None))
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices.
+
+    >>> import microgradnn as mg
+    >>> mg.topk(mg.tensor([1.0, 5.0, 3.0]), 2).values
+    tensor([5., 3.])
+    """
+    d = _dim("topk", dim, x.ndim) if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise RuntimeError(f"topk: k ({k!r}) must be in [0, {n}] for dim {dim} of shape {x.shape}")
+    values, indices = sort(x, d, descending=largest)
+    lead = (slice(None),) * d
+    return ValuesIndices(values[lead + (slice(0, k),)], indices[lead + (slice(0, k),)])
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """Class indices (int64) as one-hot vectors of ``num_classes`` (the largest index + 1
+    by default), as PyTorch's ``F.one_hot``; an int64 tensor without gradient.
+
+    >>> import microgradnn as mg
+    >>> mg.one_hot(mg.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
+    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: class values must be integers (int64), got dtype {idx.dtype}")
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("one_hot: class values must be non-negative")
+    top = int(idx.max()) + 1 if idx.size else 0
+    if num_classes == -1:
+        if not idx.size:
+            raise RuntimeError("one_hot: cannot infer the number of classes of an empty tensor")
+        num_classes = top
+    elif top > num_classes:
+        raise RuntimeError(f"one_hot: class value {top - 1} is too large for num_classes={num_classes}")
+    out = np.zeros(idx.shape + (num_classes,), dtype=np.int64)
+    np.put_along_axis(out, idx[..., None].astype(np.intp), 1, axis=-1)
+    return _make(out, False, None)
+
+
+from ..tensor import _make  # noqa: E402
+from .reduce import ValuesIndices  # noqa: E402

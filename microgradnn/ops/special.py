@@ -99,7 +99,6 @@ def erf_array(x) -> np.ndarray:
 class Erf(Function):
     """y = erf(x) = 2/√π ∫₀ˣ e^(-t²) dt;  dy/dx = 2/√π · e^(-x²)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -151,7 +150,6 @@ class Softplus(Function):
     """y = log(1 + e^(βx))/β, and y = x where βx > threshold (PyTorch's linear tail);
     dy/dx = σ(βx), and 1 in the tail."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -178,7 +176,6 @@ class Softplus(Function):
 class LogSigmoid(Function):
     """y = log σ(x) = -softplus(-x) = min(x, 0) - log1p(e^-|x|);  dy/dx = σ(-x) = 1 - σ(x)."""
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod

@@ -194,6 +194,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.data.size
             p.data += t * d[offset:offset + n].reshape(p.data.shape)
+            p._bump_version()
             offset += n
 
     def _directional_evaluate(self, closure, x0: list[np.ndarray], t, d):
@@ -204,6 +205,7 @@ class LBFGS(Optimizer):
         finally:        # also when the closure or its gradients fail: back to x0
             for p, x in zip(self._params, x0):
                 p.data[...] = x
+                p._bump_version()
         return loss, flat_grad
 
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:

@@ -60,7 +60,7 @@ class NAdam(Optimizer):
 
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:
         if key == "mu_product":  # one number per parameter, like 'step'
-            if isinstance(value, (Tensor, np.ndarray)) and np.size(value) != 1:
+            if isinstance(value, (Tensor, np.ndarray)) and np.size(np.asarray(value)) != 1:
                 return [f"{where}['mu_product'] has shape {np.shape(value)}, expected one number"]
             return []
         return super()._check_state(where, p, key, value)

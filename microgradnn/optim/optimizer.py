@@ -204,13 +204,20 @@ class Optimizer:
         """Run ``closure`` (if any) with grad mode on, then check every gradient.
 
         Every ``step`` starts here, so a bad gradient raises before any parameter or
-        state changes: a step is all or nothing.
+        state changes: a step is all or nothing. The write the step is about to make to
+        each parameter with a gradient is counted here too, once for every optimizer, so
+        that a backward pass through values saved before the step raises instead of
+        using the new parameters (see :mod:`microgradnn.autograd.versions`).
         """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
         self._check_grads()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p._bump_version()
         return loss
 
     def _check_grads(self) -> None:
@@ -284,7 +291,7 @@ class Optimizer:
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:
         """Problems with one loaded state entry (subclasses with other layouts override)."""
         if key == "step":
-            if isinstance(value, (Tensor, np.ndarray)) and np.size(value) != 1:
+            if isinstance(value, (Tensor, np.ndarray)) and np.size(np.asarray(value)) != 1:
                 return [f"{where}['step'] has shape {np.shape(value)}, expected one number"]
             return []
         if isinstance(value, (Tensor, np.ndarray)) and value.shape != p.shape:

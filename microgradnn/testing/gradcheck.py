@@ -150,15 +150,16 @@ def analytic_jacobian(fn: Callable, inputs: Sequence[Tensor]) -> list[np.ndarray
     output element (reverse mode gives a row of the Jacobian at a time)."""
     outs = _outputs("gradcheck", fn, inputs)
     wrt = [t for t in inputs if t.requires_grad]
-    n_out = sum(o.size for o in outs)
-    jac = {id(t): np.zeros((n_out, t.size)) for t in wrt}
+    sizes = [o.numel() for o in outs]
+    n_out = sum(sizes)
+    jac = {id(t): np.zeros((n_out, t.numel())) for t in wrt}
     row = 0
-    for o in outs:
-        for k in range(o.size):
+    for j, o in enumerate(outs):
+        for k in range(o.numel()):
             if not o.requires_grad:
                 row += 1
                 continue
-            seed = np.zeros(o.size, dtype=o.dtype)
+            seed = np.zeros(o.numel(), dtype=o.dtype)
             seed[k] = 1
             grads = autograd.grad([o], wrt, [seed.reshape(o.shape)], retain_graph=True,
                                   allow_unused=True)
@@ -201,7 +202,7 @@ def _fast_check(fn, inputs, names, eps, atol, rtol, rng, n_directions: int) -> N
     """vᵀJu for random unit directions u (per input) and random upstream gradients v:
     one backward pass and two evaluations of fn per direction and input."""
     outs = _outputs("gradcheck", fn, inputs)
-    sizes = [o.size for o in outs]
+    sizes = [o.numel() for o in outs]
     for d in range(n_directions):
         vs = [rng.standard_normal(o.shape) for o in outs]
         v_flat = np.concatenate([v.ravel() for v in vs]) if vs else np.zeros(0)
@@ -216,7 +217,7 @@ def _fast_check(fn, inputs, names, eps, atol, rtol, rng, n_directions: int) -> N
                 continue
             g = grads[k]
             k += 1
-            if t.size == 0:
+            if t.numel() == 0:
                 continue
             u = rng.standard_normal(t.shape)
             u /= np.linalg.norm(u)

@@ -25,7 +25,7 @@ import numpy as np
 from ..autograd import engine, no_grad
 from ..autograd.function import Function
 from ..autograd.partial_grads import IndexedGrad
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from .gradcheck import _check_inputs, _mismatch, _num, _outputs
 
 
@@ -85,7 +85,9 @@ class _RecordCalls:
 
         def forward(ctx, *args, **kwargs):
             # copies: a later in-place change must not move the point the node is checked at
-            frozen = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args)
+            # (a user's Function receives Tensors: their values are kept as arrays too)
+            frozen = tuple(np.array(a.data if isinstance(a, Tensor) else a, copy=True)
+                           if isinstance(a, (np.ndarray, Tensor)) else a for a in args)
             calls[id(ctx)] = (ctx, fwd, frozen, kwargs)
             return fwd(ctx, *args, **kwargs)
         return forward
@@ -136,7 +138,13 @@ def _check_node(node, fwd, args, kwargs, rng, eps, atol, rtol, n_directions):
     def run(arrays):
         ctx = object.__new__(type(node))
         ctx.saved = ()
-        return np.asarray(fwd(ctx, *arrays, **kwargs), dtype=np.float64)
+        if node.array_backward:
+            return np.asarray(fwd(ctx, *arrays, **kwargs), dtype=np.float64)
+        # a user's Function: Tensors in, under no_grad, as Function.apply runs it
+        tensors = [_make(a, False, None) if isinstance(a, np.ndarray) else a for a in arrays]
+        with no_grad():
+            out = fwd(ctx, *tensors, **kwargs)
+        return np.asarray(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
 
     base = run(list(args))
     v = rng.standard_normal(base.shape)

@@ -26,6 +26,7 @@ except ImportError as e:  # a test dependency, not a dependency of microgradnn i
         "checkout of microgradnn run: pip install -e '.[testing]' (or pip install hypothesis)"
     ) from e
 
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor, _make
 
 Shape = tuple[int, ...]
@@ -105,7 +106,7 @@ class DrawnTensor(Tensor):
     def __repr__(self) -> str:
         dtype = f"mg.{self.dtype.name}"
         flag = ", requires_grad=True" if self.requires_grad else ""
-        if self.size == 0:
+        if self.numel() == 0:
             return f"mg.zeros({self.shape}, dtype={dtype}{flag})"
         # tolist() gives Python numbers, whose repr reads back exactly
         return f"mg.tensor({self.data.tolist()!r}, dtype={dtype}{flag})"
@@ -120,9 +121,12 @@ def _leaf(a: np.ndarray, requires_grad: bool) -> Tensor:
 
 
 def module_inputs(module, max_batch: int = 3, max_side: int = 5, low: float = -2.0,
-                  high: float = 2.0) -> hst.SearchStrategy[tuple]:
+                  high: float = 2.0, dtype=None) -> hst.SearchStrategy[tuple]:
     """Valid inputs for one of our layers (or a container that starts with one): a tuple
-    of arguments for ``module(*args)``, float64 tensors (integer ids for ``Embedding``).
+    of arguments for ``module(*args)``, tensors of ``dtype`` (integer ids for
+    ``Embedding``). By default the dtype of the module's parameters, since a layer
+    refuses inputs of another float dtype, as in PyTorch (``gradcheck_module`` makes its
+    own float64 copies of module and inputs).
 
     Knows Linear, Conv1d/Conv2d, ResidualBlock, BatchNorm1d/2d, LayerNorm, RNN/LSTM/GRU
     and their cells, Embedding, and Sequential/ModuleList/Residual by their first layer;
@@ -136,22 +140,26 @@ def module_inputs(module, max_batch: int = 3, max_side: int = 5, low: float = -2
     """
     from .. import nn
 
+    if dtype is None:
+        dtype = next((p.dtype for p in module.parameters() if p.dtype.kind == "f"),
+                     get_default_dtype())
     batch = hst.integers(1, max_batch)
     # the classes are looked up here, not imported at module level: strategies must not
     # pull the whole nn package into every import of microgradnn.testing
     if isinstance(module, (nn.Sequential, nn.ModuleList)):
         for child in module:
             try:
-                return module_inputs(child, max_batch, max_side, low, high)
+                return module_inputs(child, max_batch, max_side, low, high, dtype)
             except TypeError:
                 continue  # an activation or a Flatten: the shape is decided further on
         raise TypeError(f"module_inputs: no layer of {type(module).__name__} tells the input shape")
     if isinstance(module, nn.Residual):
-        return module_inputs(module.module, max_batch, max_side, low, high)
+        return module_inputs(module.module, max_batch, max_side, low, high, dtype)
 
     def floats_of(*shape_parts):
         return hst.tuples(*shape_parts).flatmap(
-            lambda shape: tensors(shape=tuple(shape), low=low, high=high)).map(lambda t: (t,))
+            lambda shape: tensors(shape=tuple(shape), dtype=dtype, low=low, high=high)).map(
+                lambda t: (t,))
 
     fixed = hst.just
     if isinstance(module, nn.Linear):

@@ -8,3 +8,4 @@ from .loss import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from ...ops.shape import one_hot  # noqa: F401,E402  (PyTorch's F.one_hot)

@@ -13,6 +13,7 @@ from ... import _validate as v, creation
 from ...autograd import no_grad
 from ...autograd.function import Function
 from ...ops.elementwise import Where
+from ...ops.linalg import check_same_dtype
 from ...tensor import Tensor, tensor
 from ...autograd.scope import composite
 
@@ -33,7 +34,6 @@ class Linear(Function):
     to 676-793 µs (NumPy floor for the same math: 531-574 µs).
     """
 
-    __slots__ = ()
     array_backward = True
 
     @staticmethod
@@ -84,6 +84,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: weight must have shape (out_features, in_features), got "
                          f"shape {weight.shape}")
     out_features, in_features = weight.shape
+    check_same_dtype("linear", x, weight, ("the input", "the weight"))
+    if bias is not None:
+        check_same_dtype("linear", bias, weight, ("the bias", "the weight"))
     if x.ndim == 0 or x.shape[-1] != in_features:
         size = x.shape[-1] if x.ndim else "none (a 0-d input)"
         raise ValueError(f"linear: input feature size {size} != in_features {in_features} "
@@ -207,7 +210,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        n = x.size // c if c else 0
+        n = x.numel() // c if c else 0
         if n <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input shape {x.shape}")
@@ -235,6 +238,7 @@ def _blend(running: Tensor, batch: np.ndarray, momentum: float) -> None:
     """running ← (1 - momentum)·running + momentum·batch, in place."""
     new = (1.0 - momentum) * running.data + momentum * batch
     np.copyto(running.data, new, casting="unsafe")
+    running._bump_version()  # an eval-mode graph that read the old statistics must notice
 
 
 @composite
@@ -281,7 +285,7 @@ def _standardize(x: Tensor, axes: tuple, eps: float):
     1/s², and dividing by a power of two is exact (the same bits, barring underflow).
     """
     big = np.max(np.abs(x.data), axis=axes, keepdims=True, initial=0.0)
-    n = x.size // max(big.size, 1)
+    n = x.numel() // max(big.size, 1)
     # Scale only where the sum of n squares could overflow (|x| ~ 1e15 in float32).
     risky = np.isfinite(big) & (big > np.sqrt(np.finfo(x.dtype).max / max(n, 1)) / 4)
     z, eps_z, s = x, eps, 1.0

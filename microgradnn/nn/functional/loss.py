@@ -396,7 +396,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, *,
     _check_reduction(op, reduction)
     x = _input(op, input)
     y = _same_shape_target(op, x, target)
-    if x.size and ((x.data < 0).any() or (x.data > 1).any() or np.isnan(x.data).any()):
+    if x.numel() and ((x.data < 0).any() or (x.data > 1).any() or np.isnan(x.data).any()):
         raise ValueError(f"{op}: input must hold probabilities between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
     loss = BinaryCrossEntropy.apply(x, y)
@@ -422,7 +422,9 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, y):
+        # A Function with a Tensor backward: forward receives Tensors (as in PyTorch)
         ctx.save_for_backward(p, y)
+        p, y = p.data, y.data
         with np.errstate(divide="ignore"):          # log 0 = -inf, then clamped
             log_p = np.maximum(np.log(p), -100.0)
             log_q = np.maximum(np.log1p(-p), -100.0)
