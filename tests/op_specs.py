@@ -187,23 +187,32 @@ def _T(data, shape):
     return (lambda t: t.T), (lambda a: a.T)
 
 
-def join_spec(name):
+def join_spec(name, row=None, inner=False):
+    """``inner=True`` (cat): two or three non-empty pieces joined along an axis after the
+    first, so every run checks that each piece gets its own slice of the gradient along
+    the right axis (with one piece, or along axis 0, a wrong slice can pass for the
+    right one; the first drawn example always has one piece)."""
     def draw(data):
-        shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
-        n = data.draw(hst.integers(1, 3))
-        axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        if inner:
+            shape = data.draw(st.shapes(min_dims=2, max_dims=3, min_side=1, max_side=3))
+            n = data.draw(hst.integers(2, 3))
+            axis = data.draw(hst.integers(1, len(shape) - 1))
+        else:
+            shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
+            n = data.draw(hst.integers(1, 3))
+            axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
         arrays = []
         for _ in range(n):
             s = list(shape)
             if name == "cat":
-                s[axis] = data.draw(hst.integers(0, 3))
+                s[axis] = data.draw(hst.integers(1 if inner else 0, 3))
             arrays.append(_arr(data, tuple(s)))
         if name == "cat":
             return Case(arrays, lambda *ts: mg.cat(list(ts), axis=axis),
                         lambda *a: np.concatenate(a, axis=axis))
         ax = data.draw(hst.integers(-len(shape) - 1, len(shape)))
         return Case(arrays, lambda *ts: mg.stack(list(ts), axis=ax), lambda *a: np.stack(a, axis=ax))
-    return OpSpec(name, draw)
+    return OpSpec(row or name, draw)
 
 
 def split_spec():
@@ -301,6 +310,7 @@ SPECS = [
     shape_spec("pad", _pad),
     getitem_spec(),
     join_spec("cat"),
+    join_spec("cat", "cat_inner_axis", inner=True),
     join_spec("stack"),
     split_spec(),
 ]
