@@ -341,12 +341,16 @@ SPECS += [
 # checked with gradcheck/gradgradcheck in tests/test_inplace.py).
 # Same OpSpec format as above; kept in one block at the end of the table.
 # ==================================================================================
-def _dim_spec(name, make, min_dims=1):
-    """make(data, shape, dim) -> (fn, ref) for an op along one drawn dim."""
+def _dim_spec(name, make, min_dims=1, inner=False):
+    """make(data, shape, dim) -> (fn, ref) for an op along one drawn dim. ``inner=True``:
+    a dim after the first, every side at least 2, so that a backward working along axis 0
+    instead of its own cannot pass (the first drawn example is 1-d, where it would)."""
     def draw(data):
-        shape = data.draw(st.shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=3))
+        shape = data.draw(st.shapes(min_dims=2 if inner else min_dims, max_dims=3,
+                                    min_side=2 if inner else 1, max_side=3))
         x = _arr(data, shape, distinct=True)
-        d = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        d = data.draw(hst.integers(1, len(shape) - 1) if inner else
+                      hst.integers(-len(shape), len(shape) - 1))
         fn, ref = make(data, shape, d)
         return Case([x], fn, ref)
     return OpSpec(name, draw)
@@ -405,6 +409,9 @@ SPECS += [
     _setitem_spec(),
     _dim_spec("cumsum", lambda data, s, d: ((lambda t: t.cumsum(d)),
                                            (lambda a: np.cumsum(a, axis=d)))),
+    _dim_spec("cumsum_inner_axis", lambda data, s, d: ((lambda t: t.cumsum(d)),
+                                                      (lambda a: np.cumsum(a, axis=d))),
+              inner=True),
     _dim_spec("prod", lambda data, s, d: ((lambda t: t.prod(d)), (lambda a: np.prod(a, axis=d)))),
     unary("prod_all", lambda t: t.prod(), np.prod),
     unary("norm", lambda t: t.norm(), lambda a: np.sqrt(np.sum(a * a)), avoid=(0,)),
