@@ -369,16 +369,23 @@ def _gather(data, shape, d):
     return (lambda t: t.gather(d, mg.tensor(idx))), (lambda a: _np_gather(a, d, idx))
 
 
-def _einsum_spec():
+def _einsum_spec(name="einsum", summed=False):
+    """``summed=True``: only equations where a letter of one operand appears nowhere else
+    (summed away), so the backward's broadcast of g back over it runs in every example."""
     def draw(data):
         i, j, k = (data.draw(hst.integers(1, 3)) for _ in range(3))
-        eq, shapes = data.draw(hst.sampled_from([
-            ("ij,jk->ik", ((i, j), (j, k))), ("ij,kj->ik", ((i, j), (k, j))),
-            ("ij,j->i", ((i, j), (j,))), ("ij->", ((i, j),)), ("ij,k->ijk", ((i, j), (k,))),
-            ("ij->ji", ((i, j),)), ("bij,bjk->bik", ((2, i, j), (2, j, k)))]))
+        if summed:
+            choices = [("ij->", ((i, j),)), ("ij->j", ((i, j),)),
+                       ("ij,jk->k", ((i, j), (j, k)))]
+        else:
+            choices = [
+                ("ij,jk->ik", ((i, j), (j, k))), ("ij,kj->ik", ((i, j), (k, j))),
+                ("ij,j->i", ((i, j), (j,))), ("ij->", ((i, j),)), ("ij,k->ijk", ((i, j), (k,))),
+                ("ij->ji", ((i, j),)), ("bij,bjk->bik", ((2, i, j), (2, j, k)))]
+        eq, shapes = data.draw(hst.sampled_from(choices))
         arrays = [_arr(data, s) for s in shapes]
         return Case(arrays, lambda *ts: mg.einsum(eq, *ts), lambda *a: np.einsum(eq, *a))
-    return OpSpec("einsum", draw)
+    return OpSpec(name, draw)
 
 
 def _setitem_spec():
@@ -423,6 +430,7 @@ SPECS += [
     _dim_spec("flip", lambda data, s, d: ((lambda t: t.flip(d)), (lambda a: np.flip(a, d)))),
     _dim_spec("roll", lambda data, s, d: ((lambda t: t.roll(1, d)), (lambda a: np.roll(a, 1, d)))),
     _einsum_spec(),
+    _einsum_spec("einsum_summed_letter", summed=True),
     unary("clone", lambda t: t.clone(), np.copy),
     unary("masked_fill", lambda t: t.masked_fill(t > 0, 0.5),
           lambda a: np.where(a > 0, 0.5, a), avoid=(0,)),
