@@ -64,6 +64,13 @@ def pytest_report_header(config):
             f"{mode}); microgradnn's generator seeded per test {seed}")
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The run seed again at the end, where ``-q`` runs (which print no header) show it."""
+    if RUN_SEED:
+        terminalreporter.write_line(f"microgradnn run seed {RUN_SEED}: MICROGRADNN_TEST_SEED="
+                                    f"{RUN_SEED} repeats this run's draws of mg's generator")
+
+
 @pytest.fixture(autouse=True)
 def _seed_microgradnn(request):
     """Seed mg's generator from the test id (and the run seed): repeatable, yet different

@@ -11,6 +11,7 @@ from hypothesis import given, strategies as hst
 
 import microgradnn as mg
 from microgradnn import optim
+from microgradnn import nn
 from microgradnn.nn import Parameter
 from microgradnn.testing import strategies as st
 
@@ -845,3 +846,26 @@ def test_optimizer_arguments_are_checked_like_pytorch():
     with pytest.raises(TypeError, match=r"SGD: lr must be a real number"):
         opt.add_param_group({"params": [Parameter(mg.ones(1))], "lr": "0.1"})
     assert len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize("cls, kw", CONFIGS + [(optim.Adadelta, {}), (optim.NAdam, {})],
+                         ids=lambda x: getattr(x, "__name__", ""))
+def test_a_model_converted_after_its_optimizer_made_state_is_refused(cls, kw):
+    """After model.double(), float32 buffers would keep updating float64 parameters
+    without a word; the step raises instead (as PyTorch's does), changing nothing."""
+    model = nn.Linear(3, 1)
+    opt = cls(model.parameters(), **kw)
+    x = mg.randn(4, 3)
+    model(x).sum().backward()
+    opt.step()
+    model.double()
+    opt.zero_grad()
+    model(x.double()).sum().backward()
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(TypeError, match=rf"{cls.__name__}.step: state '\w+' of parameter 0 .*"
+                                        "has dtype float32, the parameter has dtype float64"):
+        opt.step()
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
+    fresh = cls(model.parameters(), **kw)   # the advice in the message works
+    fresh.step()

@@ -25,6 +25,29 @@ def lift(np_fn: Callable, op: Callable) -> Callable:
     return f
 
 
+def composite_vjp(reference: Callable, inputs: tuple, needs: tuple, grad) -> tuple:
+    """The gradients of ``reference(*inputs)`` for the upstream ``grad``, recorded: how a
+    fused primitive's backward runs under ``create_graph=True``.
+
+    A fused primitive computes its forward and its plain backward with array code; its
+    recorded backward differentiates ``reference``, the same math written with plain
+    Tensor operations, so there is no second hand-written copy of the gradient and its
+    higher derivatives are the reference's own. ``needs`` says which inputs want one
+    (the others get None).
+    """
+    from ..autograd import enable_grad, grad as _grad  # the autograd package imports ops
+    wrt = [x for x, n in zip(inputs, needs) if n]
+    if not wrt:
+        return tuple(None for _ in needs)
+    with enable_grad():
+        out = reference(*inputs)
+    # retain_graph: the returned gradients are functions of the reference's graph, which a
+    # further backward pass (the next derivative) walks again
+    found = iter(_grad([out], wrt, [grad], create_graph=True, retain_graph=True,
+                       allow_unused=True))
+    return tuple(next(found) if n else None for n in needs)
+
+
 def data(x):
     """The array behind a Tensor, or ``x`` itself: used for masks and other constants."""
     return x.data if isinstance(x, Tensor) else x

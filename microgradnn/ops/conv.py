@@ -34,7 +34,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._util import Shape, lift
+from ._util import Shape, composite_vjp, lift
 from .shape import index_add
 
 Pairs = tuple[tuple[int, int], ...]
@@ -373,20 +373,23 @@ class ConvNd(Function):
         if not isinstance(grad, Tensor):
             gx, gw = _conv_grads_array(ctx, x, w, cols, g, need_x, need_w)
             return gx, gw, gb
-        # recorded pass: the columns must be a function of x, not a saved constant
-        cols = (unfold_flat(x, kernel, ctx.padding, ctx.dilation) if ctx.flat else
-                unfold_windows(x, kernel, ctx.stride, ctx.padding, ctx.dilation))
-        gx = gw = None
-        if need_w:
-            kc = math.prod(kernel) * c
-            gw_rows = (g @ cols.reshape((n, kc, length)).swapaxes(-1, -2)).sum(axis=0)
-            gw = _rows_to_weight(gw_rows, w.shape)
-        if need_x:
-            gcols = (_weight_rows(w, nsp).swapaxes(0, 1) @ g).reshape(cols.shape)
-            gx = (fold_flat(gcols, ctx.size, kernel, ctx.padding, ctx.dilation) if ctx.flat
-                  else fold_windows(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
-                                    ctx.dilation))
+        # recorded pass: differentiate the plain-Tensor reference of the same convolution
+        gx, gw = composite_vjp(
+            lambda x, w: conv_reference(x, w, ctx.stride, ctx.padding, ctx.dilation),
+            (x, w), (need_x, need_w), grad)
         return gx, gw, gb
+
+
+def conv_reference(x, w, stride: Shape, padding, dilation: Shape):
+    """The convolution without bias in plain Tensor operations (im2col windows, one
+    matrix product): what ConvNd computes, and what its recorded backward differentiates."""
+    n, nsp = x.shape[0], len(stride)
+    o, kernel = w.shape[0], tuple(w.shape[2:])
+    cols = unfold_windows(x, kernel, stride, padding, dilation)
+    out = cols.shape[-nsp:]
+    kc = math.prod(kernel) * x.shape[1]
+    y = _weight_rows(w, nsp) @ cols.reshape((n, kc, math.prod(out)))
+    return y.reshape((n, o) + tuple(out))
 
 
 def _rows_to_weight(rows, shape: Shape):
@@ -397,8 +400,9 @@ def _rows_to_weight(rows, shape: Shape):
 
 
 def _conv_grads_array(ctx, x, w, cols, g, need_x: bool, need_w: bool):
-    """The plain pass's ∂L/∂x and ∂L/∂w, chunk by chunk as the forward ran (same formulas
-    as the recorded pass in ConvNd.backward: gw = Σ g·colsᵀ, gx = Fold(wᵀ g))."""
+    """The plain pass's ∂L/∂x and ∂L/∂w, chunk by chunk as the forward ran: gw = Σ g·colsᵀ,
+    gx = Fold(wᵀ g), the gradients of :func:`conv_reference` (which the recorded pass
+    differentiates with the engine)."""
     nsp = len(ctx.stride)
     n, length = x.shape[0], g.shape[2]
     kernel = w.shape[2:]

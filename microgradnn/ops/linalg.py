@@ -46,6 +46,51 @@ class MatMul(Function):
         return ga, gb
 
 
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (..., in), W (out, in), b (out,);
+    ∂L/∂x = g W,  ∂L/∂W = Σ gᵀ x (over the leading axes),  ∂L/∂b = Σ g.
+
+    One node instead of three (transpose, matmul, add with a broadcast bias). Measured in
+    process CPU time (single-threaded BLAS, best of 15 × 100 runs), forward + backward:
+    482 µs against 581 µs for ``x @ w.T + b`` on the MLP benchmark's first layer
+    (128×784 → 100, float32), 13.6 µs against 30.8 µs on a tiny 4×2 → 3 layer where the
+    per-node overhead dominates; the whole 784-100-10 training step drops from 776-933 µs
+    to 676-793 µs (NumPy floor for the same math: 531-574 µs).
+    """
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        y = np.matmul(x, weight.T)
+        if bias is not None:
+            if np.result_type(y, bias) == y.dtype:
+                y += bias          # y is a fresh array: add in place
+            else:
+                y = y + bias
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        gx = grad @ weight if need[0] else None
+        gw = gb = None
+        if need[1] or (len(need) > 2 and need[2]):
+            out_features = weight.shape[0]
+            g2 = grad if grad.ndim == 2 else grad.reshape((-1, out_features))
+            if need[1]:
+                x2 = x if x.ndim == 2 else x.reshape((-1, weight.shape[1]))
+                gw = g2.T @ x2   # every sample's outer product, summed by the matmul
+            if len(need) > 2 and need[2]:
+                gb = g2.sum(axis=0)
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, gb
+
+
 def check_same_dtype(op: str, a, b, names=("the first operand", "the second operand")) -> None:
     """PyTorch refuses products of mixed dtypes: a float64 input into a float32 model is
     caught, not silently upcast. The message names both dtypes and the cast."""

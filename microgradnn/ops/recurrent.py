@@ -225,9 +225,10 @@ class StateHalf(Function):
     s = [h, c] (B, 2H) is a packed LSTM state; y is (B, H), or (H,) when ``unbatched``
     (then B = 1).
 
-    The node remembers the packed tensor (``source``), so a later step given this h and c
-    back can take the packed state itself as its input: the two slices then drop out of
-    the backward pass (see ``nn.functional.lstm_cell``).
+    The node keeps the packed array it sliced (``source``, until a backward pass releases
+    it), so a later step given this h and c back can take the packed state itself as its
+    input: the two slices then drop out of the backward pass (see
+    ``nn.functional.lstm_cell``).
     """
 
     __slots__ = ("which", "unbatched", "source")
@@ -236,7 +237,7 @@ class StateHalf(Function):
 
     @staticmethod
     def forward(ctx, s, which, unbatched=False):
-        ctx.which, ctx.unbatched, ctx.source = which, unbatched, None
+        ctx.which, ctx.unbatched, ctx.source = which, unbatched, s
         hidden = s.shape[1] // 2
         y = s[:, :hidden] if which == 0 else s[:, hidden:]
         return y[0] if unbatched else y

@@ -208,6 +208,10 @@ class LBFGS(Optimizer):
                 p._bump_version()
         return loss, flat_grad
 
+    def _check_buffers(self, p: Tensor, i: int, gi: int) -> None:
+        """L-BFGS keeps one history over all parameters (flat vectors and numbers held
+        under the first parameter), not buffers shaped like each one: nothing to check."""
+
     def _check_state(self, where: str, p: Tensor, key: str, value: Any) -> list[str]:
         n = (self._numel(),)
         vectors = {"d": [value], "prev_flat_grad": [value], "old_dirs": value,

@@ -239,6 +239,24 @@ class Optimizer:
                 if g.data.dtype != p.data.dtype:
                     raise TypeError(f"{where} has dtype {g.data.dtype}, the parameter has "
                                     f"dtype {p.data.dtype} (shape {p.shape})")
+                self._check_buffers(p, i, gi)
+
+    #: per-parameter state entries that are counters, not buffers shaped like the parameter
+    _COUNTERS = ("step", "mu_product")
+
+    def _check_buffers(self, p: Tensor, i: int, gi: int) -> None:
+        """A buffer (momentum, running averages) must still have its parameter's dtype:
+        after ``model.double()`` an optimizer made before would otherwise keep updating in
+        float32 state without a word. PyTorch raises here too."""
+        for key, buf in self.state.get(p, {}).items():
+            if key in self._COUNTERS or not isinstance(buf, Tensor) or buf.shape != p.shape:
+                continue
+            if buf.data.dtype != p.data.dtype:
+                raise TypeError(
+                    f"{type(self).__name__}.step: state '{key}' of parameter {i} of group {gi} "
+                    f"has dtype {buf.data.dtype}, the parameter has dtype {p.data.dtype} (was "
+                    "the model converted with .to() / .double() after this optimizer was "
+                    "made?); make the optimizer after converting the model")
 
     def _state_tensor(self, state: dict, key: str, like: np.ndarray,
                       fill: float = 0.0) -> np.ndarray:

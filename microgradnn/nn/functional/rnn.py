@@ -124,8 +124,6 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor] | None, w_ih: Tensor, w_h
     s_new = LSTMStep.apply(x, s, w_ih, w_hh, b_ih, b_hh)
     h_new = StateHalf.apply(s_new, which=0, unbatched=unbatched)
     c_new = StateHalf.apply(s_new, which=1, unbatched=unbatched)
-    if h_new.grad_fn is not None:
-        h_new.grad_fn.source = c_new.grad_fn.source = s_new
     return h_new, c_new
 
 
@@ -135,9 +133,12 @@ def _packed_state(h, c, x, hidden: int, unbatched: bool):
     gradient's path, and the backward pass has one node per step."""
     if h is not None and c is not None:
         fh, fc = h.grad_fn, c.grad_fn
-        if type(fh) is StateHalf and type(fc) is StateHalf and fh.source is not None \
-                and fh.source is fc.source and (fh.which, fc.which) == (0, 1):
-            return fh.source
+        if type(fh) is StateHalf and type(fc) is StateHalf and (fh.which, fc.which) == (0, 1) \
+                and fh.source is not None and fh.source is fc.source \
+                and fh.next[0] is not None and fh.next[0] is fc.next[0]:
+            # the packed state both halves were sliced from, linked where it was made
+            made = fh.next[0]
+            return made if isinstance(made, Tensor) else _make(fh.source, True, made)
     h = _state(h, x, hidden, unbatched)
     c = _state(c, x, hidden, unbatched)
     return Cat.apply(h, c, axis=1)
