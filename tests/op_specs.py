@@ -15,7 +15,7 @@ import microgradnn as mg
 from microgradnn.testing import strategies as st
 
 from spec_kit import SMALL, Case, OpSpec, _arr  # noqa: F401  (the row format)
-from op_specs_nn import NN_SPECS
+from op_specs_nn import NN_BRANCH_ROWS, NN_SPECS
 
 
 def unary(name, fn, ref, low=-3.0, high=3.0, avoid=(), second_order=True, **shape_kw):
@@ -187,23 +187,32 @@ def _T(data, shape):
     return (lambda t: t.T), (lambda a: a.T)
 
 
-def join_spec(name):
+def join_spec(name, row=None, inner=False):
+    """``inner=True`` (cat): two or three non-empty pieces joined along an axis after the
+    first, so every run checks that each piece gets its own slice of the gradient along
+    the right axis (with one piece, or along axis 0, a wrong slice can pass for the
+    right one; the first drawn example always has one piece)."""
     def draw(data):
-        shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
-        n = data.draw(hst.integers(1, 3))
-        axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        if inner:
+            shape = data.draw(st.shapes(min_dims=2, max_dims=3, min_side=1, max_side=3))
+            n = data.draw(hst.integers(2, 3))
+            axis = data.draw(hst.integers(1, len(shape) - 1))
+        else:
+            shape = data.draw(st.shapes(min_dims=1, max_dims=3, max_side=3))
+            n = data.draw(hst.integers(1, 3))
+            axis = data.draw(hst.integers(-len(shape), len(shape) - 1))
         arrays = []
         for _ in range(n):
             s = list(shape)
             if name == "cat":
-                s[axis] = data.draw(hst.integers(0, 3))
+                s[axis] = data.draw(hst.integers(1 if inner else 0, 3))
             arrays.append(_arr(data, tuple(s)))
         if name == "cat":
             return Case(arrays, lambda *ts: mg.cat(list(ts), axis=axis),
                         lambda *a: np.concatenate(a, axis=axis))
         ax = data.draw(hst.integers(-len(shape) - 1, len(shape)))
         return Case(arrays, lambda *ts: mg.stack(list(ts), axis=ax), lambda *a: np.stack(a, axis=ax))
-    return OpSpec(name, draw)
+    return OpSpec(row or name, draw)
 
 
 def split_spec():
@@ -331,12 +340,16 @@ SPECS += [
 # checked with gradcheck/gradgradcheck in tests/test_inplace.py).
 # Same OpSpec format as above; kept in one block at the end of the table.
 # ==================================================================================
-def _dim_spec(name, make, min_dims=1):
-    """make(data, shape, dim) -> (fn, ref) for an op along one drawn dim."""
+def _dim_spec(name, make, min_dims=1, inner=False):
+    """make(data, shape, dim) -> (fn, ref) for an op along one drawn dim. ``inner=True``:
+    a dim after the first, every side at least 2, so that a backward working along axis 0
+    instead of its own cannot pass (the first drawn example is 1-d, where it would)."""
     def draw(data):
-        shape = data.draw(st.shapes(min_dims=min_dims, max_dims=3, min_side=1, max_side=3))
+        shape = data.draw(st.shapes(min_dims=2 if inner else min_dims, max_dims=3,
+                                    min_side=2 if inner else 1, max_side=3))
         x = _arr(data, shape, distinct=True)
-        d = data.draw(hst.integers(-len(shape), len(shape) - 1))
+        d = data.draw(hst.integers(1, len(shape) - 1) if inner else
+                      hst.integers(-len(shape), len(shape) - 1))
         fn, ref = make(data, shape, d)
         return Case([x], fn, ref)
     return OpSpec(name, draw)
@@ -355,16 +368,23 @@ def _gather(data, shape, d):
     return (lambda t: t.gather(d, mg.tensor(idx))), (lambda a: _np_gather(a, d, idx))
 
 
-def _einsum_spec():
+def _einsum_spec(name="einsum", summed=False):
+    """``summed=True``: only equations where a letter of one operand appears nowhere else
+    (summed away), so the backward's broadcast of g back over it runs in every example."""
     def draw(data):
         i, j, k = (data.draw(hst.integers(1, 3)) for _ in range(3))
-        eq, shapes = data.draw(hst.sampled_from([
-            ("ij,jk->ik", ((i, j), (j, k))), ("ij,kj->ik", ((i, j), (k, j))),
-            ("ij,j->i", ((i, j), (j,))), ("ij->", ((i, j),)), ("ij,k->ijk", ((i, j), (k,))),
-            ("ij->ji", ((i, j),)), ("bij,bjk->bik", ((2, i, j), (2, j, k)))]))
+        if summed:
+            choices = [("ij->", ((i, j),)), ("ij->j", ((i, j),)),
+                       ("ij,jk->k", ((i, j), (j, k)))]
+        else:
+            choices = [
+                ("ij,jk->ik", ((i, j), (j, k))), ("ij,kj->ik", ((i, j), (k, j))),
+                ("ij,j->i", ((i, j), (j,))), ("ij->", ((i, j),)), ("ij,k->ijk", ((i, j), (k,))),
+                ("ij->ji", ((i, j),)), ("bij,bjk->bik", ((2, i, j), (2, j, k)))]
+        eq, shapes = data.draw(hst.sampled_from(choices))
         arrays = [_arr(data, s) for s in shapes]
         return Case(arrays, lambda *ts: mg.einsum(eq, *ts), lambda *a: np.einsum(eq, *a))
-    return OpSpec("einsum", draw)
+    return OpSpec(name, draw)
 
 
 def _setitem_spec():
@@ -409,4 +429,15 @@ SPECS += [
     unary("clone", lambda t: t.clone(), np.copy),
     unary("masked_fill", lambda t: t.masked_fill(t > 0, 0.5),
           lambda a: np.where(a > 0, 0.5, a), avoid=(0,)),
+]
+
+# Operations above drawn again with a branch fixed (see NN_BRANCH_ROWS in op_specs_nn.py);
+# tests/test_ops.py runs SPECS + BRANCH_ROWS.
+BRANCH_ROWS = [
+    join_spec("cat", "cat_inner_axis", inner=True),
+    _dim_spec("cumsum_inner_axis", lambda data, s, d: ((lambda t: t.cumsum(d)),
+                                                      (lambda a: np.cumsum(a, axis=d))),
+              inner=True),
+    _einsum_spec("einsum_summed_letter", summed=True),
+    *NN_BRANCH_ROWS,
 ]

@@ -35,18 +35,24 @@ def _sig(a):
 
 
 # ---------------------------------------------------------------- linear
-def linear_spec():
+def linear_spec(name="linear", every_part=False):
+    """``every_part=True``: always a bias and two leading axes of sides 2-3, so that the
+    backward's reshape of a batched gradient and its bias sum run in every example (a
+    mutation run draws only three, the first with every boolean False and every side 1)."""
     def draw(data):
-        lead = data.draw(st.shapes(max_dims=2, max_side=3))
+        if every_part:
+            lead = (data.draw(ints(2, 3)), data.draw(ints(2, 3)))
+        else:
+            lead = data.draw(st.shapes(max_dims=2, max_side=3))
         n_in, n_out = data.draw(ints(1, 4)), data.draw(ints(1, 4))
-        bias = data.draw(hst.booleans())
+        bias = every_part or data.draw(hst.booleans())
         arrays = [_arr(data, lead + (n_in,)), _arr(data, (n_out, n_in))]
         if bias:
             arrays.append(_arr(data, (n_out,)))
             return Case(arrays, F.linear, lambda x, w, b: x @ w.T + b,
                         lambda x, w, b: x @ w.T + b)
         return Case(arrays, F.linear, lambda x, w: x @ w.T, lambda x, w: x @ w.T)
-    return OpSpec("linear", draw)
+    return OpSpec(name, draw)
 
 
 # ---------------------------------------------------------------- windows
@@ -186,7 +192,9 @@ def _conv_oracle(x, w, b, stride, padding, dilation):
     return y if b is None else y + b.reshape((w.shape[0],) + (1,) * nsp)
 
 
-def conv_spec():
+def conv_spec(name="conv", bias=None):
+    """``bias=True``: every example has a bias (the bias gradient's sum over the batch and
+    spatial axes is then checked in every run, not only when the drawn boolean says so)."""
     def draw(data):
         nsp = data.draw(ints(1, 2))
         size, kernel, stride, padding, dilation = _geometry(data, nsp)
@@ -194,16 +202,16 @@ def conv_spec():
         if flat:  # the stride-1 layout (ConvNd chooses it by the flag)
             stride = (1,) * nsp
         n, c, o = data.draw(ints(1, 2)), data.draw(ints(1, 2)), data.draw(ints(1, 3))
-        bias = data.draw(hst.booleans())
+        with_bias = data.draw(hst.booleans()) if bias is None else bias
         arrays = [_arr(data, (n, c) + size), _arr(data, (o, c) + kernel)]
         geo = dict(stride=stride, padding=padding, dilation=dilation)
-        if bias:
+        if with_bias:
             arrays.append(_arr(data, (o,)))
         def fn(x, w, b=None):
             return C.ConvNd.apply(x, w, b, flat=flat, **geo)
         return Case(arrays, fn, lambda x, w, b=None: _np_conv(x, w, b, stride, padding, dilation),
                     lambda x, w, b=None: _conv_oracle(x, w, b, stride, padding, dilation))
-    return OpSpec("conv", draw, max_examples=10)
+    return OpSpec(name, draw, max_examples=10)
 
 
 def _np_max_pool(x, kernel, stride, padding, dilation):
@@ -282,11 +290,15 @@ def lstm_step_spec():
     return OpSpec("lstm_step", draw, max_examples=10)
 
 
-def recurrent_linear_spec():
+def recurrent_linear_spec(name="recurrent_linear", fixed=None):
+    """``fixed=(with_h, has_b_ih, has_b_hh)`` instead of drawn: the row with h and only
+    b_ih checks the h gradient and that each bias gets its own slot in every run."""
     def draw(data):
         b, n_in, n_h, g = (data.draw(ints(1, 3)) for _ in range(4))
-        with_h = data.draw(hst.booleans())
-        has = _biases(data, g)
+        if fixed is None:
+            with_h, has = data.draw(hst.booleans()), _biases(data, g)
+        else:
+            with_h, has = fixed[0], list(fixed[1:])
         arrays = [_arr(data, (b, n_in)), _arr(data, (g, n_in))]
         if with_h:
             arrays += [_arr(data, (b, n_h)), _arr(data, (g, n_h))]
@@ -313,7 +325,7 @@ def recurrent_linear_spec():
                 z = z + bias
             return z
         return Case(arrays, fn, ref, oracle)
-    return OpSpec("recurrent_linear", draw)
+    return OpSpec(name, draw)
 
 
 def state_half_spec():
@@ -410,8 +422,10 @@ def cross_entropy_spec():
 
 
 # ---------------------------------------------------------------- losses and activations
-def pair_loss(name, fn, ref, low=-3.0, high=3.0, kinks=()):
-    """fn(input, target, reduction=...) against ref(d, x, y) per element, then reduced."""
+def pair_loss(name, fn, ref, low=-3.0, high=3.0, kinks=(), target_grad=False):
+    """fn(input, target, reduction=...) against ref(d, x, y) per element, then reduced.
+    ``target_grad=True``: the target is a leaf too, for a loss whose backward has a
+    gradient for its target (BinaryCrossEntropy's log(1-p) - log p)."""
     def draw(data):
         shape = data.draw(st.shapes(**SMALL))
         x, y = _arr(data, shape, low, high), _arr(data, shape, low, high)
@@ -421,6 +435,9 @@ def pair_loss(name, fn, ref, low=-3.0, high=3.0, kinks=()):
         if reduction == "mean":
             assume(x.size > 0)
         reduce = {"none": np.asarray, "sum": np.sum, "mean": np.mean}[reduction]
+        if target_grad:
+            return Case([x, y], lambda t, u: fn(t, u, reduction=reduction),
+                        lambda a, b: reduce(ref(a, b)))
         return Case([x], lambda t: fn(t, mg.tensor(y), reduction=reduction),
                     lambda a: reduce(ref(a, y)))
     return OpSpec(name, draw)
@@ -572,4 +589,18 @@ NN_SPECS = [
     avg_pool_spec(),
     sum_to_spec(),
     index_add_spec(),
+]
+
+# Rows that draw an operation above again with its optional parts fixed, so that a run of
+# few examples (a mutation run draws three, the first with every boolean False) still
+# reaches every branch of its backward. The same operations: not new entries of the table
+# that tests/test_numerics.py sweeps, hence a list of their own (tests/test_ops.py runs
+# both).
+NN_BRANCH_ROWS = [
+    linear_spec("linear_batched_bias", every_part=True),
+    conv_spec("conv_bias", bias=True),
+    recurrent_linear_spec("recurrent_linear_h_b_ih", fixed=(True, True, False)),
+    pair_loss("binary_cross_entropy_target", F.binary_cross_entropy,
+              lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)), low=0.05, high=0.95,
+              target_grad=True),
 ]

@@ -16,7 +16,9 @@ import microgradnn as mg
 from microgradnn.autograd.function import Function
 from microgradnn.testing import gradcheck, gradgradcheck
 
-from op_specs import SPECS
+from op_specs import BRANCH_ROWS, SPECS
+
+ROWS = SPECS + BRANCH_ROWS  # every property runs on the branch-fixing rows too
 
 
 def leaves(arrays, dtype=np.float64):
@@ -45,7 +47,7 @@ def for_each_example(spec, check):
     run()
 
 
-spec_param = pytest.mark.parametrize("spec", SPECS, ids=repr)
+spec_param = pytest.mark.parametrize("spec", ROWS, ids=repr)
 
 
 @spec_param
@@ -66,7 +68,7 @@ def test_gradcheck(spec):
     for_each_example(spec, lambda case: gradcheck(case.fn, leaves(case.arrays)))
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.second_order], ids=repr)
+@pytest.mark.parametrize("spec", [s for s in ROWS if s.second_order], ids=repr)
 def test_gradgradcheck(spec):
     for_each_example(spec, lambda case: gradgradcheck(case.fn, leaves(case.arrays)))
 
@@ -100,7 +102,7 @@ def test_plain_and_recorded_backward_agree(spec):
     for_each_example(spec, check)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
+@pytest.mark.parametrize("spec", ROWS, ids=repr)
 def test_fused_primitive_matches_its_oracle(spec):
     """A fused node's gradients equal those of the same math in plain Tensor operations."""
     def check(case):
@@ -132,6 +134,16 @@ def test_backward_leaves_inputs_alone_and_gradients_alias_nothing(spec):
             for h in grads[i + 1:]:
                 assert not np.shares_memory(g, h)
     for_each_example(spec, check)
+
+
+@pytest.mark.parametrize("lead", [(), (3,), (2, 3)])
+def test_gradcheck_of_linear_with_a_frozen_weight_and_no_bias(lead):
+    """The table's leaves all require grad; a frozen layer (fine-tuning) asks Linear for
+    the input's gradient alone: needs_input_grad = (True, False), two slots, no bias."""
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.standard_normal(lead + (4,)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((2, 4)))
+    assert gradcheck(lambda t: mg.nn.functional.linear(t, w), [x])
 
 
 # ---------------------------------------------------------------- coverage of the table
