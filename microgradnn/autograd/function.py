@@ -16,8 +16,9 @@ A primitive is a subclass with two static methods side by side::
             (y,) = ctx.saved_tensors
             return grad * (1 - y * y)
 
-``Tanh.apply(t)`` runs ``forward`` and, when a graph is being recorded, returns a tensor whose ``grad_fn`` is the ``ctx`` object itself: the
-node of the graph. Each call makes one node, so a node has exactly one output.
+``Tanh.apply(t)`` runs ``forward`` and, when a graph is being recorded, returns a tensor
+whose ``grad_fn`` is the ``ctx`` object itself: the node of the graph. Each call makes one
+node, so a node has exactly one output.
 
 The node keeps what backward needs and nothing that points back at its output tensor,
 so graphs hold no reference cycles and are freed as soon as the output is dropped. Like
@@ -207,6 +208,7 @@ class Function:
         return (f"{type(self).__name__} node: its {what} was not kept (nodes keep their output "
                 "value and received gradient only when recorded inside `with mg.viz.keep():`;"
                 " record the forward pass inside it to draw values or gradients)")
+
     @property
     def next_functions(self) -> tuple:
         """PyTorch's view of this node's inputs: ``(node, 0)`` per input, where a leaf
@@ -431,28 +433,10 @@ def _apply_user(cls, args: tuple, kwargs: dict):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{cls.op_name}: forward returned dtype {arr.dtype}; it must return "
                         "booleans, integers or real floats")
-    # Saved Tensors become their arrays (what the rest of the machinery matches by
-    # identity); Tensors that are neither an input nor the output are noted.
     arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     aliased = record and len(arrays) > 1 and _unalias(arrays, list(nxt))
     if ctx.saved:
-        saved, inter = [], []
-        for i, s in enumerate(ctx.saved):
-            if isinstance(s, Tensor):
-                if s is out:
-                    s = arr
-                else:
-                    j = next((k for k, a in enumerate(args) if a is s), None)
-                    if j is None:
-                        inter.append(i)
-                        s = s.data
-                    else:
-                        s = arrays[j]
-            saved.append(s)
-        ctx.saved = tuple(saved)
-        ctx.saved_epoch = versions.epoch
-        if inter:
-            ctx.intermediates = tuple(inter)
+        _saved_as_arrays(ctx, args, arrays, out, arr)
     if not record or arr.dtype not in _DIFFERENTIABLE:
         return _make(arr, False, None)
     if aliased:
@@ -460,6 +444,29 @@ def _apply_user(cls, args: tuple, kwargs: dict):
     if mode.keep_values:
         scope.keep_constants(ctx, args, nxt)
     return _record(ctx, arr, nxt, None, mode)
+
+
+def _saved_as_arrays(ctx: Function, args: tuple, arrays: list, out, arr: np.ndarray) -> None:
+    """Saved Tensors become their arrays, which the rest of the machinery matches by
+    identity (``arrays``: the inputs' arrays, ``arr``: the output's); Tensors that are
+    neither an input nor the output are noted as ``ctx.intermediates``."""
+    saved, inter = [], []
+    for i, s in enumerate(ctx.saved):
+        if isinstance(s, Tensor):
+            if s is out:
+                s = arr
+            else:
+                j = next((k for k, a in enumerate(args) if a is s), None)
+                if j is None:
+                    inter.append(i)
+                    s = s.data
+                else:
+                    s = arrays[j]
+        saved.append(s)
+    ctx.saved = tuple(saved)
+    ctx.saved_epoch = versions.epoch
+    if inter:
+        ctx.intermediates = tuple(inter)
 
 
 def once_differentiable(backward):
