@@ -351,7 +351,11 @@ function drawLoss(i){
   text(svg, left - 6, top + 12, fmt(hi), {"text-anchor": "end"});
   text(svg, left - 6, H - bottom, fmt(lo), {"text-anchor": "end"});
   if (logy) text(svg, left - 6, (top + H - bottom) / 2, "log", {"text-anchor": "end", fill: "#666"});
-  text(svg, left, H - 8, "step 0", {}); text(svg, W - right, H - 8, "step " + last, {"text-anchor": "end"});
+  const words = W - right - left > 150;   // as in gradHistory
+  text(svg, left, H - 8, words ? "step 0" : "0", {});
+  text(svg, W - right, H - 8, (words ? "step " : "") + last, {"text-anchor": "end"});
+  if (!words && W - right - left > 110)
+    text(svg, (left + W - right) / 2, H - 8, "step", {"text-anchor": "middle", fill: "#666"});
   el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: H - bottom, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
   if (f.loss !== null) el("circle", {cx: X(f.step), cy: Y(f.loss), r: 5, fill: "#c33"}, svg);
   if (right > 20){
@@ -420,7 +424,11 @@ function gradHistory(svg, x0, y0, W, H, f, right){   // one line per layer, log 
   el("line", {x1: X(f.step), x2: X(f.step), y1: top, y2: y1, stroke: "#c33", "stroke-dasharray": "4 3"}, svg);
   text(svg, left - 6, top + 12, "1e" + b, {"text-anchor": "end", "font-size": 14});
   text(svg, left - 6, y1, "1e" + a, {"text-anchor": "end", "font-size": 14});
-  text(svg, left, y1 + 22, "step 0", {}); text(svg, rx, y1 + 22, "step " + last, {"text-anchor": "end"});
+  const words = rx - left > 150;   // a narrow plot: the bare numbers, so the two do not overlap
+  text(svg, left, y1 + 22, words ? "step 0" : "0", {});
+  text(svg, rx, y1 + 22, (words ? "step " : "") + last, {"text-anchor": "end"});
+  if (!words && rx - left > 110)
+    text(svg, (left + rx) / 2, y1 + 22, "step", {"text-anchor": "middle", fill: "#666"});
 }
 
 // ---------------------------------------------------------------- the player
