@@ -327,7 +327,9 @@ SPECS += [
     unary("softplus", mg.nn.functional.softplus, _np_softplus),
     unary("softplus_beta_threshold", lambda t: mg.nn.functional.softplus(t, beta=2.0, threshold=3.0),
           lambda a: _np_softplus(a, 2.0, 3.0), avoid=(1.5,)),  # the kink where βx = threshold
-    unary("softplus_wide", mg.nn.functional.softplus, _np_softplus, low=-40.0, high=40.0),
+    # avoid: the threshold (βx = 20) where softplus becomes x, a kink of its second derivative
+    unary("softplus_wide", mg.nn.functional.softplus, _np_softplus, low=-40.0, high=40.0,
+          avoid=(20.0,)),
     unary("logsigmoid", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a)),
     unary("logsigmoid_wide", mg.nn.functional.logsigmoid, lambda a: -np.logaddexp(0.0, -a),
           low=-40.0, high=40.0),

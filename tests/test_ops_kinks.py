@@ -73,3 +73,16 @@ def test_max_with_dim_routes_ties_to_the_returned_index(op, keepdim):
     ours = grads(lambda t: getattr(t, op)(1, keepdim).values, values, upstream, "mg")
     theirs = grads(lambda t: getattr(t, op)(1, keepdim).values, values, upstream, "torch")
     np.testing.assert_array_equal(ours[0], theirs[0])
+
+
+@pytest.mark.parametrize("beta, threshold", [(1.0, 20.0), (2.0, 3.0)])
+def test_softplus_takes_pytorchs_side_of_its_threshold(beta, threshold):
+    """Where βx = threshold softplus switches to x: at the threshold itself the slope is
+    σ(βx) < 1, above it exactly 1, as in PyTorch (a fresh-seed run drew x = 20 exactly,
+    where the second derivative has its kink; the spec rows avoid it)."""
+    t = threshold / beta
+    values = [[t - 0.5, t, t + 0.5, 0.0]]
+    ours = grads(lambda x: F.softplus(x, beta=beta, threshold=threshold), values, G, "mg")
+    theirs = grads(lambda x: TF.softplus(x, beta=beta, threshold=threshold), values, G, "torch")
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-15, atol=0)
+    assert ours[0][1] < G[1] and ours[0][2] == G[2]   # below 1 at the threshold, 1 above
