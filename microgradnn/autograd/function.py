@@ -140,7 +140,8 @@ class Function:
                 "to backpropagate through the same graph again")
         if saved and self.saved_epoch != versions.epoch:
             versions.check(self, saved, self.saved_epoch)
-        if _local.mode.recording_backward and self.__dict__.get("intermediates"):
+        recording = _local.mode.recording_backward  # read once: a thread-local lookup
+        if recording and self.__dict__.get("intermediates"):
             i = self.intermediates[0]
             raise RuntimeError(
                 f"backward: {type(self).__name__} saved a tensor (saved value {i}, shape "
@@ -149,7 +150,7 @@ class Function:
                 "tensor depends on the inputs was not recorded, so the second derivative "
                 "would be silently wrong. Recompute it in backward from the saved inputs, "
                 "or return it from forward and save it as an output")
-        if self.array_backward and not _local.mode.recording_backward:
+        if self.array_backward and not recording:
             return saved
         return tuple(self._saved_as_tensor(s) for s in saved)
 
