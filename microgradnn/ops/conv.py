@@ -485,15 +485,19 @@ def _max_pool_grad_array(grad, ctx):
     kernel, stride, dilation = ctx.kernel, ctx.stride, ctx.dilation
     out = grad.shape[2:]
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(ctx.size, ctx.padding))
-    acc = np.zeros(grad.shape[:2] + padded, dtype=grad.dtype)
     add = not _disjoint(kernel, stride, dilation)
+    # windows that tile the padded input exactly (2×2 pool, stride 2, even size) write
+    # every pixel once, so the accumulator needs no zero-fill pass
+    tiles = not add and all(s == k and m * s == p for k, s, d, m, p
+                            in zip(kernel, stride, dilation, out, padded))
+    acc = (np.empty if tiles else np.zeros)(grad.shape[:2] + padded, dtype=grad.dtype)
     for k, offset in enumerate(_offsets(kernel)):
-        part = grad * (ctx.index == k)
         sl = _offset_slices(offset, stride, dilation, out)
         if add:
-            acc[sl] += part
+            acc[sl] += grad * (ctx.index == k)
         else:
-            acc[sl] = part
+            # the product written straight into its window slice: no temporary to copy
+            np.multiply(grad, ctx.index == k, out=acc[sl])
     return _crop(acc, ctx.size, ctx.padding)
 
 
