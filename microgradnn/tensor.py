@@ -387,36 +387,8 @@ class Tensor:
         _device.check("cuda", "cuda")
 
     # ------------------------------------------------------------------ arithmetic
-    # Operands are promoted by PyTorch's rule first (see ops/_util.promote2).
-    def __add__(self, other):
-        return _add(*_promote2("add", self, other))
-
-    def __radd__(self, other):
-        return _add(*_promote2("add", other, self))
-
-    def __sub__(self, other):
-        return _sub(*_promote2("sub", self, other))
-
-    def __rsub__(self, other):
-        return _sub(*_promote2("sub", other, self))
-
-    def __mul__(self, other):
-        return _mul(*_promote2("mul", self, other))
-
-    def __rmul__(self, other):
-        return _mul(*_promote2("mul", other, self))
-
-    def __truediv__(self, other):
-        return _div(*_promote2("div", self, other, True))
-
-    def __rtruediv__(self, other):
-        return _div(*_promote2("div", other, self, True))
-
-    def __pow__(self, other):
-        return _pow(*_promote2("pow", self, other))
-
-    def __rpow__(self, other):
-        return _pow(*_promote2("pow", other, self))
+    # __add__, __radd__, __sub__, ..., __rpow__ are made by _arithmetic at the end of this
+    # module: they need the operations, which import this module.
 
     def __matmul__(self, other):
         if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
@@ -441,8 +413,9 @@ class Tensor:
     def sub(self, other, *, alpha=1):
         return self - (other if alpha == 1 else other * alpha)
 
-    mul, div, pow, matmul = __mul__, __truediv__, __pow__, __matmul__
-    multiply, divide, subtract = __mul__, __truediv__, sub
+    matmul = __matmul__
+    subtract = sub
+    # mul, div, pow, multiply and divide are set beside the operators at the end of the module
     neg = negative = __neg__
 
     # ------------------------------------------------------------------ in place
@@ -1049,7 +1022,39 @@ from .ops import elementwise_fns as _elementwise_fns  # noqa: E402
 from .ops._util import check_dtype as _check_dtype_kind, promote2 as _promote2  # noqa: E402
 from . import creation as _creation  # noqa: E402
 
-# Bound once: operators are the hottest calls and skip two attribute lookups this way.
-_add, _sub, _mul, _div, _pow = (_ew.Add._apply2, _ew.Sub._apply2, _ew.Mul._apply2,
-                                _ew.Div._apply2, _ew.Pow._apply2)
-_matmul = _linalg.MatMul._apply2
+_matmul = _linalg.MatMul._apply2  # bound once: the hottest calls skip two lookups
+
+
+def _arithmetic(name: str, apply, floating: bool = False):
+    """Tensor's operator pair for ``name`` (``__mul__``, ``__rmul__``): operands promoted by
+    PyTorch's rule (ops/_util.promote2; ``floating``: true division). The common cases
+    are checked inline first, a float tensor with a Python number and two tensors of one
+    dtype, because a call to promote2 costs as much as the rest of recording a node."""
+    def op(self, other):
+        kind = type(other)
+        if (kind is float or kind is int) and self.data.dtype.kind == "f":
+            return apply(self, other)
+        if (isinstance(other, Tensor) and other.data.dtype == self.data.dtype
+                and not (floating and self.data.dtype.kind != "f")):
+            return apply(self, other)
+        return apply(*_promote2(name, self, other, floating))
+
+    def rop(self, other):
+        kind = type(other)
+        if (kind is float or kind is int) and self.data.dtype.kind == "f":
+            return apply(other, self)
+        return apply(*_promote2(name, other, self, floating))
+
+    op.__name__, rop.__name__ = f"__{name}__", f"__r{name}__"
+    op.__qualname__, rop.__qualname__ = f"Tensor.{op.__name__}", f"Tensor.{rop.__name__}"
+    return op, rop
+
+
+Tensor.__add__, Tensor.__radd__ = _arithmetic("add", _ew.Add._apply2)
+Tensor.__sub__, Tensor.__rsub__ = _arithmetic("sub", _ew.Sub._apply2)
+Tensor.__mul__, Tensor.__rmul__ = _arithmetic("mul", _ew.Mul._apply2)
+Tensor.__truediv__, Tensor.__rtruediv__ = _arithmetic("div", _ew.Div._apply2, floating=True)
+Tensor.__pow__, Tensor.__rpow__ = _arithmetic("pow", _ew.Pow._apply2)
+Tensor.mul = Tensor.multiply = Tensor.__mul__
+Tensor.div = Tensor.divide = Tensor.__truediv__
+Tensor.pow = Tensor.__pow__

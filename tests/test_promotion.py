@@ -169,3 +169,26 @@ def test_a_function_returning_none_raises():
             return grad
     with pytest.raises(TypeError, match="bad: forward returned NoneType"):
         Bad.apply(mg.ones(2, requires_grad=True))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "truediv", "pow"])
+def test_operators_inline_fast_path_agrees_with_promote2(name):
+    # Tensor's operators check the common operand pairs inline before calling promote2
+    # (tensor.py, _arithmetic); both ways must give the same dtype and values, both orders
+    from microgradnn.ops import elementwise as ew
+    from microgradnn.ops._util import promote2
+    apply = {"add": ew.Add, "sub": ew.Sub, "mul": ew.Mul, "truediv": ew.Div,
+             "pow": ew.Pow}[name]._apply2
+    op = {"add": "add", "sub": "sub", "mul": "mul", "truediv": "div", "pow": "pow"}[name]
+    for a, b in PAIRS:
+        if name == "sub" and {a, b} & {"b", "b_0d", "py_bool"}:
+            continue  # subtraction of bools is refused both ways
+        x, y = ours(a), ours(b)
+        for left, right, method in ((x, y, f"__{name}__"), (y, x, f"__r{name}__")):
+            if method.startswith("__r") and isinstance(left, mg.Tensor):
+                continue  # Python calls __r*__ only for a non-Tensor left operand
+            with np.errstate(all="ignore"):
+                got = getattr(x, method)(y)
+                want = apply(*promote2(op, left, right, name == "truediv"))
+            assert got.dtype == want.dtype, (method, a, b)
+            np.testing.assert_array_equal(got.data, want.data, err_msg=f"{method} {a} {b}")
