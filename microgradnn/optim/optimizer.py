@@ -37,6 +37,17 @@ def _describe(x: Any) -> str:
     return f"{type(x).__name__}"
 
 
+def _bad_grad(where: str, g: Any, p: Tensor) -> None:
+    """Raise the error that says how the gradient ``g`` of parameter ``p`` is wrong."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"{where} is {_describe(g)}, expected a Tensor of the parameter's "
+                        f"shape {p.shape}")
+    if g.shape != p.shape:
+        raise ValueError(f"{where} has shape {g.shape}, the parameter has shape {p.shape}")
+    raise TypeError(f"{where} has dtype {g.data.dtype}, the parameter has dtype "
+                    f"{p.data.dtype} (shape {p.shape})")
+
+
 class Optimizer:
     """Base class of optimizers: holds ``param_groups`` (a list of dicts, each with a
     ``'params'`` list and its own hyperparameters) and ``state`` (a dict per parameter).
@@ -229,17 +240,11 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                where = f"{name}.step: the gradient of parameter {i} of group {gi}"
-                if not isinstance(g, Tensor):
-                    raise TypeError(f"{where} is {_describe(g)}, expected a Tensor of the "
-                                    f"parameter's shape {p.shape}")
-                if g.shape != p.shape:
-                    raise ValueError(f"{where} has shape {g.shape}, the parameter has shape "
-                                     f"{p.shape}")
-                if g.data.dtype != p.data.dtype:
-                    raise TypeError(f"{where} has dtype {g.data.dtype}, the parameter has "
-                                    f"dtype {p.data.dtype} (shape {p.shape})")
-                self._check_buffers(p, i, gi)
+                if not (isinstance(g, Tensor) and g.data.shape == p.data.shape
+                        and g.data.dtype == p.data.dtype):
+                    _bad_grad(f"{name}.step: the gradient of parameter {i} of group {gi}", g, p)
+                if p in self.state:
+                    self._check_buffers(p, i, gi)
 
     #: per-parameter state entries that are counters, not buffers shaped like the parameter
     _COUNTERS = ("step", "mu_product")
