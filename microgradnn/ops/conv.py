@@ -385,6 +385,15 @@ class ConvNd(Function):
         chunks = _chunks(n, kc * length * x.itemsize)
         # one chunk: its columns are saved for backward, so they get their own array
         keep = len(chunks) == 1
+        if b is not None:
+            # the bias as a block of one sample's output shape: adding two arrays runs NumPy's
+            # SIMD loop, adding the broadcast (stride-0) bias runs a scalar loop per row
+            # (MNIST CNN's conv2, crop + bias: 0.94 -> 0.55 ms a step)
+            b = b.reshape((o,) + (1,) * nsp)
+            if o * math.prod(out) * b.itemsize <= _SCRATCH_BYTES:
+                block = _scratch("bias", (o,) + tuple(out), b.dtype)
+                block[...] = b
+                b = block
         for part in chunks:
             m = part.stop - part.start
             cols = ConvNd._columns(x[part], kernel, stride, padding, dilation, flat,
@@ -397,7 +406,7 @@ class ConvNd(Function):
             if b is None:
                 np.copyto(result[part], y)
             else:
-                np.add(y, b.reshape((o,) + (1,) * nsp), out=result[part])
+                np.add(y, b, out=result[part])
         ctx.stride, ctx.padding, ctx.dilation, ctx.flat = stride, padding, dilation, flat
         ctx.size = x.shape[2:]
         ctx.save_for_backward(x, w, cols if keep else None)
