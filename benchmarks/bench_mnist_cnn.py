@@ -14,13 +14,21 @@ Measured: a training step (SGD, momentum 0.9, lr 0.01; ``--adadelta`` uses Adade
 example does, ``--dropout`` turns the example's dropout on), a no-grad forward pass over
 1,000 images, and the peak RSS of a process that only trains (``--rss``: each
 implementation in a fresh process, same data). Timing is interleaved rounds; the least
-disturbed round counts, in CPU time of this process (steadier than wall time on a shared
+disturbed round counts, in CPU time of the process (steadier than wall time on a shared
 machine) and wall time. Threads: ``--threads`` (default 1) for BLAS and PyTorch alike.
-glibc's malloc is left at its defaults, as users have it.
+glibc's malloc is left at its defaults, as users have it, and each implementation is timed
+in a process of its own (a worker this script starts; the rounds still interleave): in one
+shared process, whichever implementation first frees a large block raises glibc's
+mmap and trim thresholds for all of them (measured: that hid about 13 ms of page faults a
+step from microgradnn's figure before ops/conv.py reused its buffers, and 3-4 ms from
+PyTorch's). ``--shared-process`` times them all in this process, as before. ``--baseline
+CHECKOUT`` adds microgradnn imported from another checkout to the same interleaved rounds
+(an A/B of two versions in one run).
 
     python benchmarks/bench_mnist_cnn.py              # about a minute
     python benchmarks/bench_mnist_cnn.py --quick      # a few seconds
     python benchmarks/bench_mnist_cnn.py --threads 2 --dropout --adadelta
+    python benchmarks/bench_mnist_cnn.py --baseline ../main   # this checkout against another
 """
 from __future__ import annotations
 
@@ -36,7 +44,12 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+# run from a checkout; a --baseline worker imports microgradnn from the other checkout first
+_TREE = os.environ.get("BENCH_MICROGRADNN_TREE")
+sys.path.insert(0, _TREE or str(Path(__file__).resolve().parents[1]))
+if _TREE:
+    import microgradnn  # noqa: E402  (before bench_cnn puts this checkout first)
+    assert Path(microgradnn.__file__).resolve().is_relative_to(Path(_TREE).resolve())
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_cnn import sgd_momentum  # noqa: E402  (the hand-written update, shared)
@@ -268,11 +281,11 @@ def rss_child(args) -> None:
     print(_peak_rss_bytes())
 
 
-def peak_rss(args, name: str) -> int | None:
+def peak_rss(args, name: str, tree: str | None = None) -> int | None:
     cmd = [sys.executable, __file__, "--rss-child", name, "--threads", str(args.threads),
            "--steps", "5"] + (["--dropout"] if args.dropout else []) \
         + (["--adadelta"] if args.adadelta else [])
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_tree_env(tree))
     if done.returncode != 0:
         print(f"peak RSS of {name} failed: {done.stderr.strip().splitlines()[-1:]}")
         return None
@@ -283,6 +296,63 @@ def baseline_rss(args) -> int:
     """Peak RSS of a process that imported everything but trained nothing."""
     cmd = [sys.executable, __file__, "--rss-child", "none"]
     return int(subprocess.run(cmd, capture_output=True, text=True).stdout.split()[-1])
+
+
+def worker(args) -> None:
+    """A timing worker: one implementation in this fresh process, driven line by line over
+    stdin by ``main`` ("step" runs ``reps`` training steps, "eval" one evaluation; each
+    answers "wall cpu" in seconds per call). Its first line: the first three losses."""
+    _limit_threads(args.threads)
+    impls = {impl.name: impl for impl in make_impls(args, only=args.worker)}
+    impl = impls.pop(args.worker)
+    impls.clear()                         # the weights' source only
+    train = make_batches(3 + args.rounds_total * args.reps)
+    (xe, _), = make_batches(1, seed=1, batch=args.eval_batch)
+    print(" ".join(f"{impl.step(x, y):.5f}" for x, y in train[:3]), flush=True)
+    it = iter(train[3:])
+    for line in sys.stdin:
+        cmd = line.split()[0]
+        if cmd == "step":
+            s = best_of(lambda: impl.step(*next(it)), 1, args.reps)
+        elif cmd == "eval":
+            s = best_of(lambda: impl.evaluate(xe), 1, 1)
+        else:
+            return
+        print(f"{s[0]!r} {s[1]!r}", flush=True)
+
+
+def _tree_env(tree: str | None) -> dict | None:
+    """The environment of a child that imports microgradnn from ``tree`` (None: this one)."""
+    return None if tree is None else dict(os.environ, BENCH_MICROGRADNN_TREE=tree)
+
+
+class Worker:
+    """The parent's handle on a timing worker process (see :func:`worker`)."""
+
+    def __init__(self, args, name: str, rounds: int, reps: int, eval_batch: int,
+                 tree: str | None = None) -> None:
+        self.name = name if tree is None else f"{name} (baseline)"
+        cmd = [sys.executable, __file__, "--worker", name, "--threads", str(args.threads),
+               "--worker-shape", str(rounds), str(reps), str(eval_batch)] \
+            + (["--dropout"] if args.dropout else []) + (["--adadelta"] if args.adadelta else [])
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=_tree_env(tree))
+        self.first_losses = self.proc.stdout.readline().strip()
+        if not self.first_losses:
+            raise RuntimeError(f"timing worker for {name} failed to start")
+
+    def ask(self, cmd: str) -> tuple[float, float]:
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().split()
+        if len(answer) != 2:
+            raise RuntimeError(f"timing worker for {self.name} stopped (its error is above)")
+        return float(answer[0]), float(answer[1])
+
+    def close(self) -> None:
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
 def main(argv=None) -> None:
@@ -296,9 +366,22 @@ def main(argv=None) -> None:
     ap.add_argument("--no-rss", action="store_true", help="skip the peak-RSS processes")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=5, help=argparse.SUPPRESS)
+    ap.add_argument("--shared-process", action="store_true",
+                    help="time every implementation in this one process (malloc state shared)")
+    ap.add_argument("--baseline", metavar="CHECKOUT",
+                    help="also time microgradnn imported from another checkout (A/B, in the "
+                         "same interleaved rounds; needs its own process: not with "
+                         "--shared-process)")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-shape", type=int, nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.baseline and args.shared_process:
+        ap.error("--baseline needs a process of its own: leave out --shared-process")
     if args.rss_child:
         return rss_child(args)
+    if args.worker:
+        args.rounds_total, args.reps, args.eval_batch = args.worker_shape
+        return worker(args)
     rounds = args.rounds or (1 if args.quick else 5)
     reps = 2 if args.quick else 4
     threads = _limit_threads(args.threads)
@@ -311,36 +394,60 @@ def main(argv=None) -> None:
     for impl in impls[1:]:
         err = float(np.abs(impl.evaluate(xe) - ref).max())
         print(f"eval output, max |difference| from microgradnn: {impl.name}: {err:.2e}")
-    for impl in impls:
-        print(f"first losses  {impl.name:<16} "
-              + "  ".join(f"{impl.step(x, y):.5f}" for x, y in train[:3]))
-
-    it = {impl.name: iter(train[3:] * rounds) for impl in impls}
     results = {impl.name: {} for impl in impls}
     step_best = {impl.name: (float("inf"), float("inf")) for impl in impls}
     eval_best = dict(step_best)
-    for _ in range(rounds):               # interleaved: each round runs every implementation
+    if args.shared_process:
         for impl in impls:
-            s = best_of(lambda: impl.step(*next(it[impl.name])), 1, reps)
-            e = best_of(lambda: impl.evaluate(xe), 1, 1)
-            step_best[impl.name] = tuple(map(min, step_best[impl.name], s))
-            eval_best[impl.name] = tuple(map(min, eval_best[impl.name], e))
+            print(f"first losses  {impl.name:<16} "
+                  + "  ".join(f"{impl.step(x, y):.5f}" for x, y in train[:3]))
+        it = {impl.name: iter(train[3:] * rounds) for impl in impls}
+        runners = [(impl.name,
+                    lambda impl=impl: best_of(lambda: impl.step(*next(it[impl.name])), 1, reps),
+                    lambda impl=impl: best_of(lambda: impl.evaluate(xe), 1, 1))
+                   for impl in impls]
+    else:
+        names = [impl.name for impl in impls]
+        del impls[:]                      # the workers build their own
+        workers = [Worker(args, name, rounds, reps, xe.shape[0]) for name in names]
+        if args.baseline:
+            workers.insert(0, Worker(args, Microgradnn.name, rounds, reps, xe.shape[0],
+                                     tree=args.baseline))
+            results = {w.name: {} for w in workers}
+            step_best = {w.name: (float("inf"), float("inf")) for w in workers}
+            eval_best = dict(step_best)
+        for w in workers:
+            print(f"first losses  {w.name:<16} {w.first_losses.replace(' ', '  ')}")
+        runners = [(w.name, lambda w=w: w.ask("step"), lambda w=w: w.ask("eval"))
+                   for w in workers]
+    for _ in range(rounds):               # interleaved: each round runs every implementation
+        for name, step, evaluate in runners:
+            s, e = step(), evaluate()
+            step_best[name] = tuple(map(min, step_best[name], s))
+            eval_best[name] = tuple(map(min, eval_best[name], e))
+    if not args.shared_process:
+        for w in workers:
+            w.close()
     if not args.no_rss:
         base = baseline_rss(args)
-        for impl in impls:
-            rss = peak_rss(args, impl.name)
-            results[impl.name]["rss"] = None if rss is None else max(rss - base, 0)
+        for name in results:
+            base_tree = args.baseline if name.endswith("(baseline)") else None
+            rss = peak_rss(args, name.removesuffix(" (baseline)"), base_tree)
+            results[name]["rss"] = None if rss is None else max(rss - base, 0)
 
     tname = "PyTorch" if "PyTorch" in results else None
     flags = ", ".join(f for f, on in (("dropout", args.dropout), ("Adadelta", args.adadelta))
                       if on) or "SGD momentum, no dropout"
     print(f"\nPyTorch's MNIST-example CNN, batch {BATCH} ({flags}); eval: no-grad forward of "
           f"{xe.shape[0]} images; NumPy {np.__version__}, BLAS threads {threads}; best of "
-          f"{rounds} interleaved rounds; load average {os.getloadavg()[0]:.1f}")
+          f"{rounds} interleaved rounds, "
+          f"{'all in one process' if args.shared_process else 'each in its own process'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    if args.baseline:
+        print(f"baseline: microgradnn from {args.baseline}")
     print(f"{'implementation':<18}{'step ms (CPU)':>14}{'step ms (wall)':>15}{'vs PyTorch':>11}"
           f"{'eval ms (CPU)':>14}{'vs PyTorch':>11}{'train RSS MB':>13}{'vs PyTorch':>11}")
-    for impl in impls:
-        n = impl.name
+    for n in results:
         s_cpu, s_wall = step_best[n][1], step_best[n][0]
         e_cpu = eval_best[n][1]
         rss = results[n].get("rss")
@@ -348,7 +455,7 @@ def main(argv=None) -> None:
         def ratio(a, b):
             return f"{a / b:.2f}x" if (tname and a is not None and b) else "-"
         t_rss = results[tname].get("rss") if tname else None
-        print(f"{n:<18}{s_cpu * 1e3:>14.1f}{s_wall * 1e3:>15.1f}"
+        print(f"{n:<24}{s_cpu * 1e3:>8.1f}{s_wall * 1e3:>15.1f}"
               f"{ratio(s_cpu, step_best[tname][1] if tname else None):>11}"
               f"{e_cpu * 1e3:>14.1f}{ratio(e_cpu, eval_best[tname][1] if tname else None):>11}"
               f"{(rss / 2**20 if rss is not None else float('nan')):>13.1f}"

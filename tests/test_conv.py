@@ -470,3 +470,83 @@ def test_chunked_convolution_equals_one_chunk(monkeypatch, nsp, stride):
     chunked = run()
     for a, b in zip(whole, chunked):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+SCRATCH_CASES = [dict(stride=1, padding=0), dict(stride=1, padding=1),
+                 dict(stride=2, padding=1), dict(stride=1, padding=0, dilation=2)]
+
+
+def _conv_step(x0, w0, b0, g0, cfg, retain=False):
+    x, w, b = (mg.tensor(a, requires_grad=True) for a in (x0, w0, b0))
+    y = F.conv2d(x, w, b, **cfg)
+    y.backward(mg.tensor(g0), retain_graph=retain)
+    return y, x, w, b
+
+
+def _results(step):
+    """The output and the three gradients of a _conv_step, as arrays."""
+    y, x, w, b = step
+    return y.data, x.grad.data, w.grad.data, b.grad.data
+
+
+@pytest.mark.parametrize("cfg", SCRATCH_CASES)
+def test_scratch_buffers_never_leak_between_steps(monkeypatch, cfg):
+    """Chunked passes keep their temporaries in reused per-thread buffers (ops/conv.py,
+    _scratch): steps in a row with different inputs must equal a fresh whole-batch pass,
+    nothing returned may point into a scratch buffer, and a graph kept from an earlier
+    step (retain_graph) must still backpropagate correctly after later steps reused them."""
+    from microgradnn.ops import conv as conv_ops
+    rng = np.random.default_rng(11)
+    data = [(rng.standard_normal((6, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)),
+             rng.standard_normal(5)) for _ in range(3)]
+    out_shape = F.conv2d(mg.tensor(data[0][0]), mg.tensor(data[0][1]), **cfg).shape
+    grads = [rng.standard_normal(out_shape) for _ in data]
+    fresh = [_results(_conv_step(*d, g, cfg)) for d, g in zip(data, grads)]  # no scratch
+    monkeypatch.setattr(conv_ops, "_COLS_BYTES", 2000)  # a sample or two per chunk
+    monkeypatch.setattr(conv_ops, "_SCRATCH_BYTES", 1 << 20)  # every temporary in scratch
+    monkeypatch.setattr(conv_ops, "_scratch_local", __import__("threading").local())
+    assert len(conv_ops._chunks(6, 1000)) == 3
+    first = _conv_step(*data[0], grads[0], cfg, retain=True)
+    later = [_conv_step(*d, g, cfg) for d, g in zip(data[1:], grads[1:])]
+    assert "cols" in conv_ops._scratch_local.__dict__, "the chunks should use scratch"
+    for step, ref in zip([first] + later, fresh):
+        for a, r in zip(_results(step), ref):
+            np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+            for buf in conv_ops._scratch_local.__dict__.values():
+                assert not np.shares_memory(a, buf)
+    # the first step's graph again: its saved inputs were not overwritten
+    y, x, w, b = first
+    y.backward(mg.tensor(grads[0]))
+    for t, r in zip((x, w, b), fresh[0][1:]):
+        np.testing.assert_allclose(t.grad.data, 2 * r, rtol=1e-12, atol=1e-12)
+
+
+def test_scratch_buffers_are_per_thread(monkeypatch):
+    """Two threads convolving at once (chunked, in scratch) each get their own results."""
+    import threading
+    from microgradnn.ops import conv as conv_ops
+    rng = np.random.default_rng(12)
+    cfg = dict(stride=1, padding=1)
+    cases = [(rng.standard_normal((6, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)),
+              rng.standard_normal(5)) for _ in range(2)]
+    grads = [rng.standard_normal((6, 5, 8, 8)) for _ in cases]
+    fresh = [_results(_conv_step(*c, g, cfg)) for c, g in zip(cases, grads)]
+    monkeypatch.setattr(conv_ops, "_COLS_BYTES", 2000)
+    monkeypatch.setattr(conv_ops, "_SCRATCH_BYTES", 1 << 20)
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(20):
+                got = _results(_conv_step(*cases[i], grads[i], cfg))
+                for a, r in zip(got, fresh[i]):
+                    np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]

@@ -209,3 +209,22 @@ def test_the_coverage_walk_finds_a_new_primitive():
     finally:
         del Brand, found
         gc.collect()  # __subclasses__ holds weak references: let the class go
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("size", [16384, 16384 * 3 + 5, 100_003])
+def test_relu_fast_path_is_np_maximum_bit_for_bit(dtype, size):
+    """Large float arrays take Relu's row-by-row path (ops/elementwise.py): the same bits
+    as np.maximum(x, 0), NaN, -0.0 and infinities included, and the same gradient."""
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(size).astype(dtype)
+    special = np.array([np.nan, -0.0, 0.0, -np.inf, np.inf, -np.nan, 1e-30], dtype=dtype)
+    x[:7], x[-7:] = special, special
+    for arr in (x, x.reshape(-1, 1), x[::-1]):      # contiguous, 2-d, and a strided view
+        t = mg.tensor(arr, requires_grad=True)
+        y = mg.relu(t)
+        ref = np.maximum(arr, 0)
+        assert y.data.dtype == ref.dtype and y.data.tobytes() == ref.tobytes()
+        g = rng.standard_normal(arr.shape).astype(dtype)
+        y.backward(mg.tensor(g))
+        assert t.grad.data.tobytes() == (g * (ref > 0)).tobytes()

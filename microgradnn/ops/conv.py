@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -35,7 +36,6 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._util import Shape, composite_vjp, lift
-from .shape import index_add
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -83,7 +83,7 @@ def _disjoint(kernel, stride, dilation) -> bool:
 
 
 # ---------------------------------------------------------------- array forms
-def _unfold_array(x, kernel, stride, padding, dilation):
+def _unfold_array(x, kernel, stride, padding, dilation, into=None):
     nsp = len(kernel)
     out = _out_shape(x.shape[2:], kernel, stride, padding, dilation)
     xp = _pad_array(x, padding)
@@ -94,7 +94,10 @@ def _unfold_array(x, kernel, stride, padding, dilation):
         xp, (xp.shape[0],) + tuple(kernel) + (xp.shape[1],) + out,
         (st[0],) + tuple(st[2 + i] * dilation[i] for i in range(nsp)) + (st[1],)
         + tuple(st[2 + i] * stride[i] for i in range(nsp)), writeable=False)
-    return np.ascontiguousarray(view)
+    if into is None:
+        return np.ascontiguousarray(view)
+    np.copyto(into, view)
+    return into
 
 
 def _fold_array(cols, size, kernel, stride, padding, dilation):
@@ -193,31 +196,50 @@ def _shifts(kernel, dilation, flat_strides):
         yield offset, sum(o * d * fs for o, d, fs in zip(offset, dilation, flat_strides))
 
 
-def _unfold_flat_array(x, kernel, padding, dilation):
+def _unfold_flat_array(x, kernel, padding, dilation, out=None):
     n, c = x.shape[:2]
-    padded, out, length, fs, slack = flat_layout(x.shape[2:], kernel, padding, dilation)
+    padded, _, length, fs, slack = flat_layout(x.shape[2:], kernel, padding, dilation)
     total = math.prod(padded)
-    if slack == 0 and padded == x.shape[2:]:
+    cols = np.empty((n,) + tuple(kernel) + (c, length), dtype=x.dtype) if out is None else out
+    if padded == x.shape[2:]:
+        # no padding: read the image itself; the runs that would reach past its end get
+        # the slack's zeros written directly (no zero-padded copy of the image)
         buf = x.reshape(n, c, total)
-    else:
-        buf = np.zeros((n, c, total + slack), dtype=x.dtype)
-        inner = tuple(slice(lo, lo + m) for (lo, _), m in zip(padding, x.shape[2:]))
-        buf[:, :, :total].reshape((n, c) + padded)[(slice(None), slice(None)) + inner] = x
-    cols = np.empty((n,) + tuple(kernel) + (c, length), dtype=x.dtype)
+        for offset, shift in _shifts(kernel, dilation, fs):
+            dst, end = cols[(slice(None),) + offset], min(length, total - shift)
+            dst[..., :end] = buf[:, :, shift:shift + end]
+            dst[..., end:] = 0
+        return cols
+    buf = np.zeros((n, c, total + slack), dtype=x.dtype)
+    inner = tuple(slice(lo, lo + m) for (lo, _), m in zip(padding, x.shape[2:]))
+    buf[:, :, :total].reshape((n, c) + padded)[(slice(None), slice(None)) + inner] = x
     for offset, shift in _shifts(kernel, dilation, fs):
         cols[(slice(None),) + offset] = buf[:, :, shift:shift + length]
     return cols
 
 
-def _fold_flat_array(cols, size, kernel, padding, dilation):
+def _fold_flat_array(cols, size, kernel, padding, dilation, out=None):
     nsp = len(kernel)
     n, c = cols.shape[0], cols.shape[1 + nsp]
-    padded, out, length, fs, slack = flat_layout(size, kernel, padding, dilation)
+    padded, _, length, fs, slack = flat_layout(size, kernel, padding, dilation)
     total = math.prod(padded)
+    if out is not None and padded == tuple(size):
+        # no padding: add straight into the result; what a run adds past the image's end
+        # lands on the slack, which the crop drops, so it is not added at all
+        acc = out.reshape(n, c, total)
+        acc[...] = 0  # zeros first, then adds, exactly as below (0 + -0.0 is +0.0)
+        for offset, shift in _shifts(kernel, dilation, fs):
+            end = min(length, total - shift)
+            acc[:, :, shift:shift + end] += cols[(slice(None),) + offset][..., :end]
+        return out
     buf = np.zeros((n, c, total + slack), dtype=cols.dtype)
     for offset, shift in _shifts(kernel, dilation, fs):
         buf[:, :, shift:shift + length] += cols[(slice(None),) + offset]
-    return _crop(buf[:, :, :total].reshape((n, c) + padded), size, padding)
+    folded = _crop(buf[:, :, :total].reshape((n, c) + padded), size, padding)
+    if out is None:
+        return folded
+    out[...] = folded
+    return out
 
 
 def _unfold_flat_tensor(x, kernel, padding, dilation):
@@ -286,6 +308,31 @@ def _chunks(n: int, per_sample: int):
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
+# A chunk's columns, its product and its gradient are temporaries of several MB each. Freed
+# on every step, they let glibc trim the top of its heap and fault the pages in again on the
+# next (MNIST CNN: about 6,000 faults, 13 of 77 ms a step, unless something else in the
+# process had raised malloc's thresholds). They never leave ConvNd's forward and backward
+# (nothing returned or saved points into them), so each thread keeps one buffer per role
+# and reuses it; one thread's passes never overlap (no user code runs in between).
+_scratch_local = threading.local()
+_SCRATCH_BYTES = 2 * _COLS_BYTES  # larger requests get a fresh array, not kept
+
+
+def _scratch(role: str, shape: Shape, dtype) -> np.ndarray:
+    """An uninitialised array for ``role`` that reuses this thread's buffer for it. Only for
+    values that die before the caller returns; larger than _SCRATCH_BYTES (one sample's
+    columns of a huge image): a fresh array, not kept."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _SCRATCH_BYTES:
+        return np.empty(shape, dtype)
+    bufs = _scratch_local.__dict__
+    buf = bufs.get(role)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[role] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
 def _weight_rows(w, nsp: int):
     """(O, C, *kernel) -> (O, K·C): the weight in the columns' (kernel, channel) order."""
     o, c, kernel = w.shape[0], w.shape[1], w.shape[2:]
@@ -303,10 +350,10 @@ class ConvNd(Function):
     that composite and 4.6 ms with this node (best of 6 rounds of 25 steps), mostly because
     the bias add and the crop become one pass into a contiguous output (elementwise work
     on the strided cropped view was slow) and the crop's scatter-back disappears. Plain
-    passes work in chunks of samples (see _COLS_BYTES above). A recorded backward
-    (``create_graph=True``) is written with operations that arrays and Tensors share
-    (matmul, reshape, transpose, sum, and the lifted fold/unfold/index_add), so it records
-    and higher derivatives come out of Unfold/Fold as before.
+    passes work in chunks of samples (see _COLS_BYTES above) with their temporaries in
+    reused scratch buffers (see _scratch). A recorded backward (``create_graph=True``)
+    differentiates :func:`conv_reference` with the engine, so it records and higher
+    derivatives come out of Unfold/Fold.
     """
 
     __slots__ = ("stride", "padding", "dilation", "flat", "size")
@@ -332,46 +379,59 @@ class ConvNd(Function):
         else:
             out = _out_shape(x.shape[2:], kernel, stride, padding, dilation)
             length = math.prod(out)
-        y = np.empty((n, o, length), dtype=np.result_type(w_rows, x))
+        dtype = np.result_type(w_rows, x)
+        out_dtype = dtype if b is None else np.result_type(dtype, b)
+        result = np.empty((n, o) + tuple(out), dtype=out_dtype)
         chunks = _chunks(n, kc * length * x.itemsize)
+        # one chunk: its columns are saved for backward, so they get their own array
+        keep = len(chunks) == 1
+        if b is not None:
+            # the bias as a block of one sample's output shape: adding two arrays runs NumPy's
+            # SIMD loop, adding the broadcast (stride-0) bias runs a scalar loop per row
+            # (MNIST CNN's conv2, crop + bias: 0.94 -> 0.55 ms a step)
+            b = b.reshape((o,) + (1,) * nsp)
+            if o * math.prod(out) * b.itemsize <= _SCRATCH_BYTES:
+                block = _scratch("bias", (o,) + tuple(out), b.dtype)
+                block[...] = b
+                b = block
         for part in chunks:
-            cols = ConvNd._columns(x[part], kernel, stride, padding, dilation, flat)
-            np.matmul(w_rows, cols.reshape(-1, kc, length), out=y[part])
-        y = (y.reshape((n, o, out[0]) + padded[1:])[_valid(out)] if flat
-             else y.reshape((n, o) + tuple(out)))
-        if b is None:
-            result = np.ascontiguousarray(y)
-        else:
-            # bias added while copying the (possibly cropped) product to a fresh array
-            result = np.empty(y.shape, dtype=np.result_type(y, b))
-            np.add(y, b.reshape((o,) + (1,) * nsp), out=result)
+            m = part.stop - part.start
+            cols = ConvNd._columns(x[part], kernel, stride, padding, dilation, flat,
+                                   scratch=not keep)
+            y = _scratch("y", (m, o, length), dtype)
+            np.matmul(w_rows, cols.reshape(-1, kc, length), out=y)
+            # the crop of the flat layout's extra columns and the bias in one pass
+            y = (y.reshape((m, o, out[0]) + padded[1:])[_valid(out)] if flat
+                 else y.reshape((m, o) + tuple(out)))
+            if b is None:
+                np.copyto(result[part], y)
+            else:
+                np.add(y, b, out=result[part])
         ctx.stride, ctx.padding, ctx.dilation, ctx.flat = stride, padding, dilation, flat
         ctx.size = x.shape[2:]
-        ctx.save_for_backward(x, w, cols if len(chunks) == 1 else None)
+        ctx.save_for_backward(x, w, cols if keep else None)
         return result
 
     @staticmethod
-    def _columns(x, kernel, stride, padding, dilation, flat):
-        return (_unfold_flat_array(x, kernel, padding, dilation) if flat
-                else _unfold_array(x, kernel, stride, padding, dilation))
+    def _columns(x, kernel, stride, padding, dilation, flat, scratch: bool):
+        """A chunk's columns, (N, *kernel, C, L) flat or (N, *kernel, C, *out) strided; in
+        this thread's reused "cols" buffer when ``scratch`` (they must die with the call)."""
+        n, c = x.shape[:2]
+        trailing = ((flat_layout(x.shape[2:], kernel, padding, dilation)[2],) if flat
+                    else _out_shape(x.shape[2:], kernel, stride, padding, dilation))
+        out = (_scratch("cols", (n,) + tuple(kernel) + (c,) + trailing, x.dtype)
+               if scratch else None)
+        return (_unfold_flat_array(x, kernel, padding, dilation, out) if flat
+                else _unfold_array(x, kernel, stride, padding, dilation, out))
 
     @staticmethod
     def backward(ctx, grad):
         x, w, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         nsp = len(ctx.stride)
-        n, c = x.shape[:2]
-        o, kernel = w.shape[0], w.shape[2:]
-        if ctx.flat:
-            padded, out, length, _, _ = flat_layout(ctx.size, kernel, ctx.padding, ctx.dilation)
-            # the extra columns of the flat layout get zero gradient
-            g = index_add(grad, _valid(out), (n, o, out[0]) + padded[1:]).reshape((n, o, length))
-        else:
-            length = math.prod(grad.shape[2:])
-            g = grad.reshape((n, o, length))
         gb = grad.sum(axis=(0,) + tuple(range(2, 2 + nsp))) if need_b else None
         if not isinstance(grad, Tensor):
-            gx, gw = _conv_grads_array(ctx, x, w, cols, g, need_x, need_w)
+            gx, gw = _conv_grads_array(ctx, x, w, cols, grad, need_x, need_w)
             return gx, gw, gb
         # recorded pass: differentiate the plain-Tensor reference of the same convolution
         gx, gw = composite_vjp(
@@ -399,29 +459,44 @@ def _rows_to_weight(rows, shape: Shape):
     return rows.reshape((o,) + kernel + (c,)).transpose((0, nsp + 1) + tuple(range(1, nsp + 1)))
 
 
-def _conv_grads_array(ctx, x, w, cols, g, need_x: bool, need_w: bool):
+def _conv_grads_array(ctx, x, w, cols, grad, need_x: bool, need_w: bool):
     """The plain pass's ∂L/∂x and ∂L/∂w, chunk by chunk as the forward ran: gw = Σ g·colsᵀ,
     gx = Fold(wᵀ g), the gradients of :func:`conv_reference` (which the recorded pass
-    differentiates with the engine)."""
+    differentiates with the engine). Temporaries live in this thread's scratch buffers."""
     nsp = len(ctx.stride)
-    n, length = x.shape[0], g.shape[2]
-    kernel = w.shape[2:]
+    n, o, kernel = x.shape[0], w.shape[0], w.shape[2:]
     w_rows = _weight_rows(w, nsp)
     kc = w_rows.shape[1]
+    if ctx.flat:
+        padded, out, length, _, _ = flat_layout(ctx.size, kernel, ctx.padding, ctx.dilation)
+    else:
+        out, length = grad.shape[2:], math.prod(grad.shape[2:])
     gw_rows = np.zeros(w_rows.shape, dtype=w.dtype) if need_w else None
     gx = np.empty(x.shape, dtype=x.dtype) if need_x else None
     for part in _chunks(n, kc * length * x.itemsize):
-        cs = cols if cols is not None else ConvNd._columns(
-            x[part], kernel, ctx.stride, ctx.padding, ctx.dilation, ctx.flat)
-        gp = g[part]
+        m = part.stop - part.start
+        cs = cols[part] if cols is not None else ConvNd._columns(
+            x[part], kernel, ctx.stride, ctx.padding, ctx.dilation, ctx.flat, scratch=True)
+        cs_rows = cs.reshape(m, kc, length)
+        if ctx.flat:
+            # the extra columns of the flat layout get zero gradient
+            gp = _scratch("g", (m, o, length), grad.dtype)
+            gp[...] = 0
+            gp.reshape((m, o, out[0]) + padded[1:])[_valid(out)] = grad[part]
+        else:
+            gp = grad[part].reshape((m, o, length))
         if need_w:
-            gw_rows += np.matmul(gp, cs.reshape(-1, kc, length).swapaxes(-1, -2)).sum(axis=0)
+            prod = _scratch("gw", (m, o, kc), np.result_type(gp, cs))
+            gw_rows += np.matmul(gp, cs_rows.swapaxes(-1, -2), out=prod).sum(axis=0)
         if need_x:
-            gcols = np.matmul(w_rows.T, gp).reshape(cs.shape)
-            gx[part] = (_fold_flat_array(gcols, ctx.size, kernel, ctx.padding, ctx.dilation)
-                        if ctx.flat else
-                        _fold_array(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
-                                    ctx.dilation))
+            # the columns' gradient overwrites the columns when those are scratch anyway
+            gcols = cs if cols is None else _scratch("cols", cs.shape, cs.dtype)
+            np.matmul(w_rows.T, gp, out=gcols.reshape(m, kc, length))
+            if ctx.flat:
+                _fold_flat_array(gcols, ctx.size, kernel, ctx.padding, ctx.dilation, gx[part])
+            else:
+                gx[part] = _fold_array(gcols, ctx.size, kernel, ctx.stride, ctx.padding,
+                                       ctx.dilation)
     gw = _rows_to_weight(gw_rows, w.shape) if need_w else None
     return gx, gw
 
