@@ -20,6 +20,10 @@ from typing import Any
 
 import numpy as np
 
+# The module, not its names: tensor.py imports this module before it defines Tensor, so
+# Tensor is read when a check runs (an import inside the function cost 0.6 us a call).
+from . import tensor as _tensor
+
 Shape = tuple[int, ...]
 
 
@@ -139,14 +143,13 @@ def check_axes(op: str, axes: Any, ndim: int, *, name: str = "dimension") -> tup
 def check_tensor(op: str, name: str, value: Any):
     """``value`` as a Tensor: Tensors pass, arrays and nested lists of numbers are
     converted; anything else (strings, None, ragged lists) is a TypeError naming ``op``."""
-    from .tensor import Tensor, tensor  # here: tensor.py itself uses this module
-    if isinstance(value, Tensor):
+    if isinstance(value, _tensor.Tensor):
         return value
     if value is None or isinstance(value, (str, bytes, dict, set)):
         raise TypeError(f"{op}: {name} must be a Tensor (or an array of numbers), got "
                         f"{type(value).__name__}")
     try:
-        return tensor(value)
+        return _tensor.tensor(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{op}: {name} must be a Tensor (or an array of numbers), got "
                         f"{type(value).__name__}: {_inner(e)}") from None
