@@ -1025,8 +1025,9 @@ from . import creation as _creation  # noqa: E402
 _matmul = _linalg.MatMul._apply2  # bound once: the hottest calls skip two lookups
 
 
-def _arithmetic(name: str, apply, floating: bool = False):
-    """Tensor's operator pair for ``name`` (``__mul__``, ``__rmul__``): operands promoted by
+def _arithmetic(name: str, apply, floating: bool = False, method: str | None = None):
+    """Tensor's operator pair for the operation ``name`` (``__mul__``, ``__rmul__``; the
+    dunder is ``method`` where it differs, ``truediv`` for ``div``): operands promoted by
     PyTorch's rule (ops/_util.promote2; ``floating``: true division). The common cases
     are checked inline first, a float tensor with a Python number and two tensors of one
     dtype, because a call to promote2 costs as much as the rest of recording a node."""
@@ -1045,7 +1046,8 @@ def _arithmetic(name: str, apply, floating: bool = False):
             return apply(other, self)
         return apply(*_promote2(name, other, self, floating))
 
-    op.__name__, rop.__name__ = f"__{name}__", f"__r{name}__"
+    method = method or name
+    op.__name__, rop.__name__ = f"__{method}__", f"__r{method}__"
     op.__qualname__, rop.__qualname__ = f"Tensor.{op.__name__}", f"Tensor.{rop.__name__}"
     return op, rop
 
@@ -1053,7 +1055,8 @@ def _arithmetic(name: str, apply, floating: bool = False):
 Tensor.__add__, Tensor.__radd__ = _arithmetic("add", _ew.Add._apply2)
 Tensor.__sub__, Tensor.__rsub__ = _arithmetic("sub", _ew.Sub._apply2)
 Tensor.__mul__, Tensor.__rmul__ = _arithmetic("mul", _ew.Mul._apply2)
-Tensor.__truediv__, Tensor.__rtruediv__ = _arithmetic("div", _ew.Div._apply2, floating=True)
+Tensor.__truediv__, Tensor.__rtruediv__ = _arithmetic("div", _ew.Div._apply2, floating=True,
+                                                       method="truediv")
 Tensor.__pow__, Tensor.__rpow__ = _arithmetic("pow", _ew.Pow._apply2)
 Tensor.mul = Tensor.multiply = Tensor.__mul__
 Tensor.div = Tensor.divide = Tensor.__truediv__

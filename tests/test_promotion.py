@@ -192,3 +192,11 @@ def test_operators_inline_fast_path_agrees_with_promote2(name):
                 want = apply(*promote2(op, left, right, name == "truediv"))
             assert got.dtype == want.dtype, (method, a, b)
             np.testing.assert_array_equal(got.data, want.data, err_msg=f"{method} {a} {b}")
+
+
+def test_operators_carry_their_own_names():
+    # made by a factory (tensor.py, _arithmetic): help() and tracebacks must name them right
+    for method in ("add", "sub", "mul", "truediv", "pow"):
+        for dunder in (f"__{method}__", f"__r{method}__"):
+            fn = getattr(mg.Tensor, dunder)
+            assert fn.__name__ == dunder and fn.__qualname__ == f"Tensor.{dunder}"
